@@ -1,0 +1,14 @@
+"""cdgraph: graph-based cross-domain recommendation on PyTorch Geometric."""
+from __future__ import annotations
+
+import logging
+
+from . import split
+from .data import CrossDomainData
+from .registry import Registry
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = ["CrossDomainData", "Registry", "split", "__version__"]
