@@ -5,10 +5,11 @@ import logging
 
 from . import split
 from .data import CrossDomainData
+from .model import CrossDomainRecommender, load_model
 from .registry import Registry
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["CrossDomainData", "Registry", "split", "__version__"]
+__all__ = ["CrossDomainData", "CrossDomainRecommender", "load_model", "Registry", "split", "__version__"]

@@ -1,0 +1,74 @@
+"""The yardsticks every comparison reports, trained by the same code as cdgraph's models.
+
+* ``"pop"``: :class:`Popularity`, items ranked by their target-domain train count;
+* ``"bprmf"``: matrix factorisation with BPR (Rendle et al., UAI 2009) on the target only;
+* ``"lightgcn-target"``: LightGCN (He et al., SIGIR 2020) on the target domain only;
+* ``"lightgcn-joint"``: LightGCN on the joint graph, shared users bridging the domains,
+  BPR on every domain, one embedding per user.
+
+:func:`make` builds one by name; the graph ones are :class:`CrossDomainRecommender`
+configurations, so they share the training loop, sampling and evaluation.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .model import CrossDomainRecommender
+from .recommender import Recommender
+from .split import Split
+
+
+class Popularity(Recommender):
+    """Recommend the target items with the most training interactions, to everyone."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.counts_: Tensor | None = None
+
+    def fit(self, split: Split, **_: Any) -> "Popularity":
+        if split.target != self.target:
+            raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
+        items = split.train[self.target]["item"].to_numpy(np.int64)
+        self.counts_ = torch.from_numpy(
+            np.bincount(items, minlength=split.data.num_items(self.target)).astype(np.float32))
+        self._remember(split)
+        return self
+
+    def score_users(self, users: Tensor) -> Tensor:
+        return self.counts_.unsqueeze(0).expand(users.numel(), -1)
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        return self.counts_[items.clamp(min=0)]
+
+
+def _graph(encoder_options: dict, fusion: str = "target") -> Callable[..., CrossDomainRecommender]:
+    def build(target: str, **kwargs: Any) -> CrossDomainRecommender:
+        options = {**encoder_options, **kwargs.pop("encoder_options", {})}
+        return CrossDomainRecommender(target, encoder="lightgcn", fusion=fusion,
+                                      encoder_options=options, **kwargs)
+    return build
+
+
+BASELINES: dict[str, Callable[..., Recommender]] = {
+    "pop": lambda target, **_: Popularity(target),
+    "bprmf": lambda target, **kw: _graph({"graph": "target", "views": "joint"})(target, **{**kw, "layers": 0}),
+    "lightgcn-target": _graph({"graph": "target", "views": "joint"}),
+    "lightgcn-joint": _graph({"graph": "joint", "views": "joint"}),
+}
+
+#: fit() options a baseline needs beyond the common ones (single-domain: no source loss).
+FIT_OPTIONS: dict[str, dict[str, Any]] = {
+    "pop": {}, "bprmf": {"source_weight": 0.0}, "lightgcn-target": {"source_weight": 0.0},
+    "lightgcn-joint": {},
+}
+
+
+def make(name: str, target: str, **kwargs: Any) -> Recommender:
+    """Build baseline ``name`` for ``target`` (keyword arguments go to the model)."""
+    if name not in BASELINES:
+        raise ValueError(f"Unknown baseline {name!r}; available: {sorted(BASELINES)}.")
+    return BASELINES[name](target, **kwargs)

@@ -1,0 +1,17 @@
+"""Public cross-domain datasets and a synthetic generator.
+
+>>> from cdgraph import datasets
+>>> datasets.available()                      # doctest: +SKIP
+>>> data = datasets.load("amazon-sport-cloth")  # doctest: +SKIP
+
+Files live under ``root`` (``$CDGRAPH_DATA`` or ``~/.cache/cdgraph``) in their upstream
+layout, are sha256-checked and, when missing, downloaded from pinned upstream commits.
+"""
+from __future__ import annotations
+
+from .catalog import available, info
+from .download import ChecksumError, DownloadError, default_root
+from .loaders import load
+from .synthetic import synthetic
+
+__all__ = ["available", "info", "load", "synthetic", "default_root", "ChecksumError", "DownloadError"]

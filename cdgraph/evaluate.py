@@ -1,0 +1,87 @@
+"""Evaluation of any scoring model on a split's held-out part, by protocol."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from .metrics import classification, full_ranking, sampled_ranking, summarize
+from .split import Split
+
+PROTOCOLS = ("full", "sampled", "classification")
+
+
+def evaluate_scores(score_users: Callable[[Tensor], Tensor],
+                    score_pairs: Callable[[Tensor, Tensor], Tensor], split: Split, on: str = "test",
+                    protocol: str = "full", k: int | Sequence[int] = (5, 10, 20),
+                    num_negatives: int = 999, seed: int = 0, negatives: str = "sampled",
+                    chunk_size: int = 1024, per_row: bool = False,
+                    apply_sigmoid: bool = True) -> dict[str, float] | pd.DataFrame:
+    """Evaluate scoring functions on ``split``'s ``on`` part ("valid" or "test").
+
+    Args:
+        score_users: ``users [n] -> scores [n, num_items]`` of the target domain.
+        score_pairs: ``(users [n], items [n, m]) -> scores [n, m]``.
+        protocol (str): ``"full"`` (all target items, train items masked: Recall, NDCG,
+            HR, Precision, MRR at each K), ``"sampled"`` (the held-out item against
+            ``num_negatives`` negatives drawn with ``seed`` from the target's train items
+            the user has not interacted with, or the dataset's fixed negatives with
+            ``negatives="fixed"``: HR, NDCG at each K and MRR) or ``"classification"``
+            (accuracy, precision, recall, F1, AUC against one negative per positive).
+        per_row (bool): Return the per-user (full) or per-interaction (sampled) table
+            instead of the means.
+
+    Users that a cold-start split held out are also reported apart: keys
+    ``"cold/<metric>"`` and ``"warm/<metric>"``.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; use one of {PROTOCOLS}.")
+    if on not in ("valid", "test"):
+        raise ValueError(f"on must be 'valid' or 'test', got {on!r}.")
+    target = split.target
+    held = split.part(on)
+    if len(held) == 0:
+        raise ValueError(f"The {on} part of this {split.kind} split of {target!r} is empty; "
+                         f"nothing to evaluate.")
+    num_items = split.data.num_items(target)
+    train = split.train[target]
+    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64))
+    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64))
+    users = torch.from_numpy(held["user"].to_numpy(np.int64))
+    items = torch.from_numpy(held["item"].to_numpy(np.int64))
+    ks = (k,) if isinstance(k, int) else tuple(k)
+    candidates = torch.from_numpy(np.unique(train["item"].to_numpy(np.int64)))
+    if protocol == "classification":
+        return classification(score_pairs, users, items, num_items, exclude_users=ex_u,
+                              exclude_items=ex_i, candidates=candidates, seed=seed,
+                              apply_sigmoid=apply_sigmoid, chunk_size=chunk_size)
+    if protocol == "full":
+        table = full_ranking(score_users, num_items, users, items, ex_u, ex_i, ks=ks,
+                             chunk_size=chunk_size)
+        row_users = table.index.to_numpy()
+    else:
+        fixed = None
+        if negatives == "fixed":
+            if on != "test" or split.test_negatives is None:
+                raise ValueError("negatives='fixed' needs a dataset that ships fixed test negatives "
+                                 "(amazon-elec-phone) and on='test'.")
+            fixed = torch.from_numpy(split.test_negatives)
+        elif negatives != "sampled":
+            raise ValueError(f"negatives must be 'sampled' or 'fixed', got {negatives!r}.")
+        table = sampled_ranking(score_pairs, users, items, num_items, negatives=fixed,
+                                num_negatives=num_negatives, exclude_users=ex_u, exclude_items=ex_i,
+                                candidates=candidates, ks=ks, seed=seed, chunk_size=chunk_size,
+                                allow_fewer=True)
+        row_users = users.numpy()
+    if per_row:
+        table = table.copy()
+        table["user"] = row_users
+        return table
+    groups = None
+    if len(split.cold_users):
+        cold = np.isin(row_users, split.cold_users)
+        groups = {"cold": cold, "warm": ~cold}
+    return summarize(table, groups)

@@ -1,0 +1,24 @@
+"""Evaluation metrics for recommendation, on torch tensors of any device.
+
+* :func:`full_ranking`: held-out items against the whole catalogue, train items masked,
+  users scored in chunks; Recall / NDCG / HR / Precision / MRR at K, one row per user.
+* :func:`sampled_ranking`: the 1 + n sampled protocol of NCF / DisenCDR / CDRIB, with
+  pessimistic ties; MRR, HR and NDCG at K, one row per held-out pair.
+* :func:`sample_negatives`: the seeded, vectorised negative sampler behind it.
+* :func:`classification` and :func:`auc`: one negative per positive; accuracy,
+  precision, recall, F1 and AUC.
+* :func:`summarize` and :func:`paired_test`: means (per group) and significance tests.
+
+:mod:`torch_geometric.metrics` provides full-ranking ``LinkPred*`` metrics as running means
+over precomputed top-K lists; these functions add the chunked scoring and masking, the
+sampled protocol, MRR over sampled candidates and per-row output.
+"""
+from __future__ import annotations
+
+from .full import full_ranking
+from .sampled import auc, classification, sampled_ranking
+from .sampling import sample_negatives
+from .stats import paired_test, summarize
+
+__all__ = ["full_ranking", "sampled_ranking", "sample_negatives", "classification", "auc",
+           "summarize", "paired_test"]

@@ -1,0 +1,261 @@
+"""The public model: :class:`CrossDomainRecommender`, plus :func:`load_model`."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from .data import CrossDomainData
+from .network import Network, context_from_split
+from .nn.base import GraphContext
+from .recommender import Recommender
+from .split import Split
+from .training import TrainConfig, train
+
+FORMAT_VERSION = 1
+
+
+class CrossDomainRecommender(Recommender):
+    """Graph-based cross-domain recommender for one target domain.
+
+    An encoder learns user views and item embeddings on the cross-domain graph,
+    a fusion head combines a user's views into one target view, a scorer ranks the
+    target's items, and optional alignment losses tie the domain views together.
+    Each component is a registered name (see :mod:`cdgraph.nn`), a class or an object.
+
+    Example::
+
+        data = cdgraph.datasets.load("amazon-sport-cloth")
+        split = cdgraph.split.predefined(data, target="cloth")
+        model = cdgraph.CrossDomainRecommender(target="cloth").fit(split, epochs=30)
+        model.evaluate(split, protocol="sampled")     # {"NDCG@10": ..., ...}
+        model.recommend([12, 40], k=10)                # raw ids in, raw ids out
+
+    Args:
+        target (str): The domain to recommend.
+        encoder, fusion, scorer: Component names, classes or objects.
+            (defaults: ``"lightgcn"``, ``"attention"``, ``"dot"``)
+        alignment: None, one alignment loss or a list (``"contrastive"``,
+            ``"adversarial"``, ``"weight-sharing"``).
+        dim (int): Embedding size. (default: 64)
+        layers (int): Propagation layers. (default: 3)
+        encoder_options, fusion_options, scorer_options, alignment_options (dict):
+            Extra keyword arguments for components given by name.
+        device (str): ``"cpu"``, ``"cuda"``, ...
+    """
+
+    def __init__(self, target: str, encoder: Any = "lightgcn", fusion: Any = "attention",
+                 scorer: Any = "dot", alignment: Any = None, dim: int = 64, layers: int = 3,
+                 encoder_options: dict | None = None, fusion_options: dict | None = None,
+                 scorer_options: dict | None = None, alignment_options: dict | None = None,
+                 device: str = "cpu") -> None:
+        self.target = target
+        self.encoder, self.fusion, self.scorer, self.alignment = encoder, fusion, scorer, alignment
+        self.dim, self.layers = dim, layers
+        self.options = {"encoder": dict(encoder_options or {}), "fusion": dict(fusion_options or {}),
+                        "scorer": dict(scorer_options or {}), "alignment": dict(alignment_options or {})}
+        self.device = torch.device(device)
+        self.network_: Network | None = None
+        self.ctx_: GraphContext | None = None
+        self.history_: pd.DataFrame | None = None
+        self.train_config_: TrainConfig | None = None
+        self._cache: tuple[Tensor, Tensor] | None = None
+
+    # ------------------------------------------------------------------ fit
+    def _build(self, split: Split, seed: int) -> None:
+        if split.target != self.target:
+            raise ValueError(f"This model recommends {self.target!r}; the split's target is "
+                             f"{split.target!r}. Make the split with target={self.target!r}.")
+        torch.manual_seed(seed)
+        self.ctx_ = context_from_split(split, self.device)
+        self.network_ = Network(self.ctx_, self.encoder, self.fusion, self.scorer, self.alignment,
+                                self.dim, self.layers, self.options).to(self.device)
+        self._remember(split)
+
+    def fit(self, split: Split, epochs: int = 50, lr: float = 1e-3, batch_size: int = 2048,
+            seed: int = 0, patience: int | None = 10, eval_every: int = 1,
+            valid_metric: str = "NDCG@10", valid_protocol: str | None = None, loss: str = "bpr",
+            l2: float = 1e-4, source_weight: float = 1.0, num_negatives: int | None = None,
+            progress: bool | None = None) -> "CrossDomainRecommender":
+        """Train on ``split.train``; early-stop on ``split.valid``.
+
+        Args:
+            epochs (int): Passes over the target domain's training interactions.
+            lr (float): Adam learning rate.
+            batch_size (int): Target positives per step (each source adds as many).
+            seed (int): Seeds initialisation and sampling; the same seed gives the
+                same metrics on CPU.
+            patience (int, optional): Evaluations without improvement before stopping;
+                the best weights are restored. None trains all epochs.
+            valid_metric (str): Metric that selects the model, e.g. ``"NDCG@10"`` or ``"MRR"``.
+            valid_protocol (str, optional): ``"full"`` or ``"sampled"``; by default the
+                dataset's protocol when it declares one, else ``"full"``.
+            loss (str): ``"bpr"`` (Rendle et al., UAI 2009) or ``"bce"``.
+            l2 (float): L2 weight on the batch's layer-0 embeddings.
+            source_weight (float): Weight of the source domains' BPR losses (0 = none).
+            progress (bool, optional): Show a tqdm bar; by default only on a terminal.
+        """
+        if loss not in ("bpr", "bce"):
+            raise ValueError(f"loss must be 'bpr' or 'bce', got {loss!r}.")
+        protocol = split.data.meta.get("protocol", {})
+        valid_protocol = valid_protocol or protocol.get("eval", "full")
+        num_negatives = num_negatives or protocol.get("num_negatives", 999)
+        cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
+                          eval_every=eval_every, valid_metric=valid_metric,
+                          valid_protocol=valid_protocol, num_negatives=num_negatives, loss=loss, l2=l2,
+                          source_weight=source_weight, progress=progress)
+        self._build(split, seed)
+        self.train_config_ = cfg
+        validate = None
+        if len(split.valid):
+            ks = sorted({1, 5, 10, 20, *_cutoff(valid_metric)})
+
+            def validate() -> dict[str, float]:
+                self._cache = None
+                return self.evaluate(split, on="valid", protocol=valid_protocol, k=ks,
+                                     num_negatives=num_negatives, seed=seed)
+        self.history_ = train(self.network_, self.ctx_, split, cfg, validate)
+        self._cache = None
+        return self
+
+    # -------------------------------------------------------------- scoring
+    def _final(self) -> tuple[Tensor, Tensor]:
+        self._check_fitted()
+        if self._cache is None:
+            self.network_.eval()
+            self._cache = self.network_.final(self.ctx_)
+        return self._cache
+
+    @property
+    def eval_chunk(self) -> int:
+        if self.network_ is not None and self.network_.scorer.classification:
+            n = self.ctx_.num_items[self.target] * max(1, getattr(self.network_.scorer, "hidden", 64))
+            return max(1, (1 << 26) // n)
+        return 1024
+
+    def score_users(self, users: Tensor) -> Tensor:
+        fused, items = self._final()
+        return self.network_.scorer.score_all(fused[users.to(fused.device)], items)
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        fused, table = self._final()
+        items = items.to(table.device)
+        return self.network_.scorer(fused[users.to(fused.device)], table[items.clamp(min=0)])
+
+    def embeddings(self) -> dict[str, pd.DataFrame]:
+        """Fused user embeddings and target item embeddings, indexed by raw id."""
+        fused, items = self._final()
+        data = self.data_
+        return {"user": pd.DataFrame(fused.cpu().numpy(), index=data.user_ids),
+                self.target: pd.DataFrame(items.cpu().numpy(), index=data.item_ids[self.target])}
+
+    def invalidate(self) -> None:
+        """Forget cached embeddings (after changing parameters by hand)."""
+        self._cache = None
+
+    # --------------------------------------------------------- persistence
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (components must be given by name to be saved)."""
+        for kind in ("encoder", "fusion", "scorer"):
+            if not isinstance(getattr(self, kind), str):
+                name = getattr(getattr(self.network_, kind, None), "registered_name", None)
+                if name is None:
+                    raise ValueError(f"Cannot save: the {kind} was given as an unregistered object; "
+                                     f"register its class so that it can be rebuilt by name.")
+        aligns = [a.registered_name for a in self.network_.alignments] if self.network_ else []
+        return {"target": self.target, "encoder": self.network_.encoder.registered_name,
+                "fusion": self.network_.fusion.registered_name,
+                "scorer": self.network_.scorer.registered_name, "alignment": aligns,
+                "dim": self.dim, "layers": self.layers,
+                "encoder_options": self.options["encoder"], "fusion_options": self.options["fusion"],
+                "scorer_options": self.options["scorer"], "alignment_options": self.options["alignment"]}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save weights, configuration, id maps and training graph (atomic write).
+
+        The file holds only tensors, numbers, strings, lists and dicts, so that
+        :func:`load_model` reads it with ``torch.load(weights_only=True)``.
+        """
+        self._check_fitted()
+        data, ctx = self.data_, self.ctx_
+        state = {
+            "format": FORMAT_VERSION, "kind": "CrossDomainRecommender", "config": self.config(),
+            "domains": data.domains, "name": data.name,
+            "user_ids": _ids_out(data.user_ids), "item_ids": {d: _ids_out(data.item_ids[d]) for d in data.domains},
+            "edges": {d: torch.from_numpy(np.stack(ctx.edges[d])) for d in data.domains},
+            "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
+            "train_config": asdict(self.train_config_) if self.train_config_ else {},
+        }
+        atomic_save(state, path)
+
+
+def _cutoff(metric: str) -> list[int]:
+    return [int(metric.rsplit("@", 1)[1])] if "@" in metric and metric.rsplit("@", 1)[1].isdigit() else []
+
+
+def _ids_out(index: pd.Index) -> dict[str, Any]:
+    if pd.api.types.is_integer_dtype(index.dtype):
+        return {"kind": "int", "values": torch.from_numpy(index.to_numpy(np.int64))}
+    return {"kind": "str", "values": [str(v) for v in index]}
+
+
+def _ids_in(spec: dict[str, Any], name: str) -> pd.Index:
+    if spec["kind"] == "int":
+        return pd.Index(spec["values"].numpy(), name=name)
+    return pd.Index(list(spec["values"]), dtype=object, name=name)
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecommender:
+    """Load a model saved with :meth:`CrossDomainRecommender.save`.
+
+    Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled
+    objects is refused and nothing of it runs.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"Model file {path!r} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
+        raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
+                         f"weights_only=True ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).") from None
+    if not isinstance(state, dict) or state.get("kind") != "CrossDomainRecommender":
+        raise ValueError(f"{path!r} is not a cdgraph model file.")
+    if state.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FORMAT_VERSION}.")
+    cfg = state["config"]
+    model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
+    user_ids = _ids_in(state["user_ids"], "user")
+    item_ids = {d: _ids_in(state["item_ids"][d], "item") for d in state["domains"]}
+    frames = {d: pd.DataFrame({"user": e[0].numpy(), "item": e[1].numpy()}) for d, e in state["edges"].items()}
+    data = CrossDomainData(frames, user_ids, item_ids, name=state.get("name"))
+    empty = pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
+    split = Split(data, cfg["target"], frames, empty, empty.copy(), kind="loaded")
+    model._build(split, seed=0)
+    model.network_.load_state_dict(state["state_dict"])
+    model.network_.eval()
+    return model

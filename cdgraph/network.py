@@ -1,0 +1,110 @@
+"""The trainable network behind a recommender: encoder + fusion head + scorer + alignments."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext
+from .split import Split
+
+
+def context_from_split(split: Split, device: torch.device | str = "cpu") -> GraphContext:
+    """The :class:`GraphContext` of a split's training graph."""
+    data = split.data
+    edges = {d: (f["user"].to_numpy(np.int64), f["item"].to_numpy(np.int64))
+             for d, f in split.train.items()}
+    return GraphContext(domains=data.domains, target=split.target, num_users=data.num_users,
+                        num_items={d: data.num_items(d) for d in data.domains}, edges=edges,
+                        device=torch.device(device))
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+class Network(nn.Module):
+    """Encoder, fusion head, scorer and alignment losses, resolved from names or objects."""
+
+    def __init__(self, ctx: GraphContext, encoder: Any, fusion: Any, scorer: Any, alignment: Any,
+                 dim: int, layers: int, options: dict[str, dict]) -> None:
+        super().__init__()
+        self.encoder = ENCODERS.resolve(encoder, dim=dim, layers=layers, **options.get("encoder", {}))
+        self.encoder.setup(ctx)
+        self.fusion = FUSIONS.resolve(fusion, **options.get("fusion", {}))
+        self.fusion.setup(ctx, self.encoder.out_dim)
+        self.scorer = SCORERS.resolve(scorer, **options.get("scorer", {}))
+        self.scorer.setup(self.fusion.out_dim, self.encoder.out_dim)
+        aligns = [ALIGNMENTS.resolve(a, **options.get("alignment", {})) for a in _as_list(alignment)]
+        self.alignments = nn.ModuleList(aligns)
+        for a in self.alignments:
+            a.setup(ctx, self.encoder.out_dim, self.encoder)
+        self.order = [ctx.target] + ctx.sources
+
+    def fuse(self, encoded: Encoded, users: Tensor) -> Tensor:
+        """The fused target-domain representation of ``users``."""
+        return self.fusion([encoded.users[d][users] for d in self.order], users)
+
+    def losses(self, ctx: GraphContext, batch: dict[str, tuple[Tensor, Tensor, Tensor]], loss: str,
+               l2: float, source_weight: float) -> dict[str, Tensor]:
+        """Loss terms of one step. ``batch[d] = (users, positives, negatives)`` per domain."""
+        encoded = self.encoder(ctx)
+        target = ctx.target
+        terms: dict[str, Tensor] = {}
+        users, pos, neg = batch[target]
+        x = self.fuse(encoded, users)
+        items = encoded.items[target]
+        scores = self.scorer(x, items[torch.stack([pos, neg], 1)])
+        terms["target"] = _rank_loss(scores, loss)
+        reg = _l2(encoded, target, users, pos, neg)
+        all_users = [users]
+        for d in ctx.sources:
+            if d not in batch or source_weight == 0 or d not in encoded.items:
+                continue
+            su, sp, sn = batch[d]
+            xs = encoded.users[d][su]
+            s_scores = (xs.unsqueeze(1) * encoded.items[d][torch.stack([sp, sn], 1)]).sum(-1)
+            terms[f"source:{d}"] = source_weight * _rank_loss(s_scores, loss)
+            reg = reg + _l2(encoded, d, su, sp, sn)
+            all_users.append(su)
+        terms["l2"] = l2 * reg
+        batch_users = torch.cat(all_users)
+        for a in self.alignments:
+            terms[f"align:{a.registered_name}"] = a(encoded, batch_users, ctx)
+        extra = self.encoder.regularization()
+        if extra is not None:
+            terms["encoder"] = extra
+        return terms
+
+    @torch.no_grad()
+    def final(self, ctx: GraphContext, chunk: int = 65536) -> tuple[Tensor, Tensor]:
+        """Fused user embeddings of all users and target item embeddings."""
+        encoded = self.encoder(ctx)
+        n = ctx.num_users
+        dev = encoded.items[ctx.target].device
+        fused = torch.cat([self.fuse(encoded, torch.arange(s, min(n, s + chunk), device=dev))
+                           for s in range(0, n, chunk)])
+        return fused, encoded.items[ctx.target]
+
+
+def _rank_loss(scores: Tensor, loss: str) -> Tensor:
+    if loss == "bpr":
+        return -F.logsigmoid(scores[:, 0] - scores[:, 1]).mean()
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1
+    return F.binary_cross_entropy_with_logits(scores, labels)
+
+
+def _l2(encoded: Encoded, domain: str, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
+    """L2 on the batch's layer-0 embeddings, ``0.5 * sum of squares / batch``."""
+    u = encoded.ego_users[domain][users]
+    items = encoded.ego_items.get(domain)
+    total = u.pow(2).sum()
+    if items is not None:
+        total = total + items[pos].pow(2).sum() + items[neg].pow(2).sum()
+    return 0.5 * total / max(1, users.numel())

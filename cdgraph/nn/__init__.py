@@ -1,0 +1,27 @@
+"""Neural components: encoders, fusion heads, scorers and alignment losses.
+
+Every kind has a registry; pass a registered name, a class or an instance to
+:class:`cdgraph.CrossDomainRecommender`, and register your own with
+:func:`register_encoder`, :func:`register_fusion`, :func:`register_scorer` or
+:func:`register_alignment`.
+"""
+from __future__ import annotations
+
+from .base import (ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Alignment, Encoded, Encoder, Fusion,
+                   GraphContext, Scorer, init_table, register_alignment, register_encoder,
+                   register_fusion, register_scorer)
+from .alignment import AdversarialAlignment, ContrastiveAlignment, WeightSharing
+from .bitgcf import BiTGCFEncoder
+from .fusion import ConcatMLP, ElementwiseAttention, TargetOnly, WeightedAverage
+from .hetero import GATEncoder, SAGEEncoder
+from .lightgcn import LightGCNEncoder
+from .propagation import Block, normalized_blocks
+from .scorers import DotScorer, MLPScorer
+
+__all__ = [
+    "ALIGNMENTS", "ENCODERS", "FUSIONS", "SCORERS", "Alignment", "Encoded", "Encoder", "Fusion",
+    "GraphContext", "Scorer", "init_table", "register_alignment", "register_encoder",
+    "register_fusion", "register_scorer", "AdversarialAlignment", "ContrastiveAlignment",
+    "WeightSharing", "BiTGCFEncoder", "ConcatMLP", "ElementwiseAttention", "TargetOnly",
+    "WeightedAverage", "LightGCNEncoder", "GATEncoder", "SAGEEncoder", "Block", "normalized_blocks", "DotScorer", "MLPScorer",
+]

@@ -1,0 +1,177 @@
+"""The interfaces every encoder, fusion head, scorer and alignment loss implements.
+
+Components are found by name through one :class:`~cdgraph.registry.Registry`
+per kind (``ENCODERS``, ``FUSIONS``, ``SCORERS``, ``ALIGNMENTS``); a user's own
+subclass registered with the matching decorator plugs into
+:class:`~cdgraph.CrossDomainRecommender` without any change to cdgraph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..registry import Registry
+from .propagation import Block, normalized_blocks
+
+
+@dataclass
+class GraphContext:
+    """What a component needs to know about the training graph.
+
+    Attributes:
+        domains (list[str]): All domains; ``target`` among them.
+        target (str): The domain being recommended.
+        num_users (int): Users over all domains (one shared index).
+        num_items (dict[str, int]): Items per domain.
+        edges (dict[str, tuple[ndarray, ndarray]]): Train ``(users, items)`` per domain.
+        device (torch.device): Where tensors live.
+    """
+
+    domains: list[str]
+    target: str
+    num_users: int
+    num_items: dict[str, int]
+    edges: dict[str, tuple[np.ndarray, np.ndarray]]
+    device: torch.device = torch.device("cpu")
+    hetero: Any = None
+    _blocks: dict[bool, dict[str, Block]] = field(default_factory=dict, repr=False)
+
+    @property
+    def sources(self) -> list[str]:
+        return [d for d in self.domains if d != self.target]
+
+    def blocks(self, joint: bool = True) -> dict[str, Block]:
+        """Normalised adjacency blocks (cached), see :func:`normalized_blocks`."""
+        if joint not in self._blocks:
+            blocks = normalized_blocks(self.edges, self.num_users, self.num_items, joint=joint)
+            self._blocks[joint] = {d: b.to(self.device) for d, b in blocks.items()}
+        return self._blocks[joint]
+
+    def user_degree(self, domain: str) -> Tensor:
+        u = self.edges[domain][0]
+        return torch.from_numpy(np.bincount(u, minlength=self.num_users)).to(self.device)
+
+
+@dataclass
+class Encoded:
+    """An encoder's output: one user view per domain and item embeddings per domain.
+
+    ``ego_users`` / ``ego_items`` are the layer-0 tables that an L2 penalty on a
+    batch's embeddings applies to.
+    """
+
+    users: dict[str, Tensor]
+    items: dict[str, Tensor]
+    ego_users: dict[str, Tensor]
+    ego_items: dict[str, Tensor]
+
+
+class Encoder(nn.Module):
+    """Base class of encoders: learn user views and item embeddings from the graph.
+
+    Subclasses create their parameters in :meth:`setup` (sizes come from the
+    graph) and return an :class:`Encoded` from :meth:`forward`.
+
+    Args:
+        dim (int): Embedding size.
+        layers (int): Number of propagation layers.
+    """
+
+    def __init__(self, dim: int = 64, layers: int = 3) -> None:
+        super().__init__()
+        self.dim, self.layers = dim, layers
+
+    def setup(self, ctx: GraphContext) -> None:
+        raise NotImplementedError
+
+    def forward(self, ctx: GraphContext) -> Encoded:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def regularization(self) -> Tensor | None:
+        """An extra loss term the encoder wants (e.g. weight sharing), or None."""
+        return None
+
+    @property
+    def out_dim(self) -> int:
+        return self.dim
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim}, layers={self.layers})"
+
+
+class Fusion(nn.Module):
+    """Base class of fusion heads: combine a user's domain views into one target view.
+
+    ``forward(views, users)`` gets the views ordered target first, then the
+    sources, each ``[n, dim]`` for the users ``users`` ``[n]``; returns ``[n, out_dim]``.
+    """
+
+    def setup(self, ctx: GraphContext, dim: int) -> None:
+        self.dim = dim
+        self.num_views = len(ctx.domains)
+
+    @property
+    def out_dim(self) -> int:
+        return self.dim
+
+    def forward(self, views: list[Tensor], users: Tensor) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Scorer(nn.Module):
+    """Base class of scorers: ``forward(user_emb [n, d], item_emb [n, m, d]) -> [n, m]``.
+
+    ``score_all(user_emb [n, d], items [I, d]) -> [n, I]`` ranks whole catalogues.
+    """
+
+    classification: bool = False
+
+    def setup(self, user_dim: int, item_dim: int) -> None:
+        self.user_dim, self.item_dim = user_dim, item_dim
+
+    def forward(self, users: Tensor, items: Tensor) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def score_all(self, users: Tensor, items: Tensor) -> Tensor:
+        n, m = users.size(0), items.size(0)
+        return self.forward(users, items.unsqueeze(0).expand(n, m, -1))
+
+
+class Alignment(nn.Module):
+    """Base class of alignment losses between a user's domain views.
+
+    ``forward(encoded, users, ctx) -> Tensor`` (a scalar, already weighted).
+
+    Args:
+        weight (float): Multiplier of the loss.
+    """
+
+    def __init__(self, weight: float = 0.1) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def setup(self, ctx: GraphContext, dim: int, encoder: Encoder) -> None:
+        self.ctx_domains = ctx.domains
+
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+ENCODERS: Registry[Encoder] = Registry("encoder", Encoder)
+FUSIONS: Registry[Fusion] = Registry("fusion head", Fusion)
+SCORERS: Registry[Scorer] = Registry("scorer", Scorer)
+ALIGNMENTS: Registry[Alignment] = Registry("alignment loss", Alignment)
+
+register_encoder = ENCODERS.register
+register_fusion = FUSIONS.register
+register_scorer = SCORERS.register
+register_alignment = ALIGNMENTS.register
+
+
+def init_table(rows: int, dim: int, std: float = 0.1) -> nn.Parameter:
+    """An embedding table initialised N(0, std^2) (LightGCN's initialisation)."""
+    return nn.Parameter(torch.randn(rows, dim) * std)

@@ -1,0 +1,60 @@
+"""Scorers: turn a user embedding and item embeddings into ranking scores."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .base import Scorer, register_scorer
+
+
+@register_scorer("dot")
+class DotScorer(Scorer):
+    r"""Inner product :math:`s(u, i) = \langle x_u, e_i \rangle` (matrix factorisation's scorer)."""
+
+    def setup(self, user_dim: int, item_dim: int) -> None:
+        if user_dim != item_dim:
+            raise ValueError(f"The dot scorer needs users and items of one size; got {user_dim} "
+                             f"and {item_dim}. Use the 'mlp' scorer or a fusion head that keeps the size.")
+        super().setup(user_dim, item_dim)
+
+    def forward(self, users: Tensor, items: Tensor) -> Tensor:
+        return (users.unsqueeze(1) * items).sum(-1)
+
+    def score_all(self, users: Tensor, items: Tensor) -> Tensor:
+        return users @ items.t()
+
+
+@register_scorer("mlp")
+class MLPScorer(Scorer):
+    r"""An MLP on :math:`[x_u; e_i; x_u \odot e_i]` (NCF-style, He et al., WWW 2017).
+
+    Its raw output is a logit; :math:`\sigma(s)` is the probability of the
+    classification view (used with ``loss="bce"`` and the classification metrics).
+
+    Args:
+        hidden (int): Hidden width. (default: 64)
+    """
+
+    classification = True
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    def setup(self, user_dim: int, item_dim: int) -> None:
+        super().setup(user_dim, item_dim)
+        self.user_in = nn.Linear(user_dim, self.hidden)
+        self.item_in = nn.Linear(item_dim, self.hidden, bias=False)
+        self.both_in = nn.Linear(min(user_dim, item_dim), self.hidden, bias=False)
+        self.out = nn.Sequential(nn.ReLU(), nn.Linear(self.hidden, 1))
+        self.dot_weight = nn.Parameter(torch.ones(()))
+
+    def forward(self, users: Tensor, items: Tensor) -> Tensor:
+        u = users.unsqueeze(1)
+        k = min(self.user_dim, self.item_dim)
+        both = u[..., :k] * items[..., :k]
+        h = self.user_in(u) + self.item_in(items) + self.both_in(both)
+        return self.out(h).squeeze(-1) + self.dot_weight * both.sum(-1)
+
+    def score_all(self, users: Tensor, items: Tensor) -> Tensor:
+        return self.forward(users, items.unsqueeze(0))

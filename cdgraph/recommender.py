@@ -1,0 +1,118 @@
+"""What every recommender offers once fitted: evaluate, recommend, in raw ids."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from .data import CrossDomainData
+from .evaluate import evaluate_scores
+from .split import Split
+
+
+class Recommender:
+    """Base class: subclasses fit and provide :meth:`score_users` / :meth:`score_pairs`
+    in index space; this class turns them into evaluation and raw-id recommendations.
+
+    Attributes (after ``fit``):
+        data_ (CrossDomainData): The data the model was fitted on (id maps).
+        target (str): The target domain.
+    """
+
+    target: str
+    data_: CrossDomainData | None = None
+    _seen: pd.DataFrame | None = None
+
+    # -- subclasses implement --------------------------------------------------
+    def score_users(self, users: Tensor) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def eval_chunk(self) -> int:
+        return 1024
+
+    # -- shared ------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if self.data_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(split) first.")
+
+    def _remember(self, split: Split) -> None:
+        self.data_ = split.data
+        train = split.train[split.target]
+        self._seen = train[["user", "item"]].reset_index(drop=True)
+
+    def evaluate(self, split: Split, on: str = "test", protocol: str = "full",
+                 k: int | Sequence[int] = (5, 10, 20), num_negatives: int = 999, seed: int = 0,
+                 negatives: str = "sampled", per_row: bool = False) -> dict[str, float] | pd.DataFrame:
+        """Evaluate on ``split``'s held-out ``on`` part; see :func:`cdgraph.evaluate.evaluate_scores`.
+
+        Returns a dict such as ``{"NDCG@10": 0.148, "Recall@20": ...}``.
+        """
+        self._check_fitted()
+        if split.target != self.target:
+            raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
+        if split.data is not self.data_ and (split.data.num_users != self.data_.num_users or
+                                             split.data.num_items(self.target) != self.data_.num_items(self.target)):
+            raise ValueError("The split comes from other data than the model was fitted on "
+                             "(user or item counts differ).")
+        with torch.no_grad():
+            return evaluate_scores(self.score_users, self.score_pairs, split, on=on, protocol=protocol,
+                                   k=k, num_negatives=num_negatives, seed=seed, negatives=negatives,
+                                   chunk_size=self.eval_chunk, per_row=per_row)
+
+    def recommend(self, users: Iterable[Any] | Any, k: int = 10, exclude_seen: bool = True,
+                  unknown: str = "raise") -> pd.DataFrame:
+        """Top-``k`` target items for raw user ids.
+
+        Args:
+            users: One raw user id or several.
+            k (int): How many items per user (capped at the catalogue size).
+            exclude_seen (bool): Leave out items the user interacted with in training.
+            unknown (str): ``"raise"`` (ValueError naming unknown users) or ``"skip"``.
+
+        Returns:
+            DataFrame with columns ``user, item, score, rank`` (raw ids, rank from 1).
+        """
+        self._check_fitted()
+        data = self.data_
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}.")
+        if unknown not in ("raise", "skip"):
+            raise ValueError(f"unknown must be 'raise' or 'skip', got {unknown!r}.")
+        raw = [users] if isinstance(users, (str, bytes)) or np.ndim(users) == 0 else list(users)
+        idx = data.user_index(raw, missing="mark" if unknown == "skip" else "raise")
+        keep = idx >= 0
+        raw = [r for r, ok in zip(raw, keep) if ok]
+        idx = idx[keep]
+        num_items = data.num_items(self.target)
+        k = min(int(k), num_items)
+        empty = pd.DataFrame({"user": pd.Series(dtype=object), "item": pd.Series(dtype=object),
+                              "score": pd.Series(dtype=np.float32), "rank": pd.Series(dtype=np.int64)})
+        if len(idx) == 0:
+            return empty
+        seen = self._seen
+        frames = []
+        with torch.no_grad():
+            for s in range(0, len(idx), self.eval_chunk):
+                chunk = torch.from_numpy(idx[s:s + self.eval_chunk])
+                scores = self.score_users(chunk).float().cpu()
+                if exclude_seen:
+                    rows = seen[seen["user"].isin(chunk.numpy())]
+                    pos = pd.Index(chunk.numpy()).get_indexer(rows["user"].to_numpy())
+                    scores[torch.from_numpy(pos), torch.from_numpy(rows["item"].to_numpy())] = -torch.inf
+                top = torch.topk(scores, k, dim=1)
+                valid = torch.isfinite(top.values)
+                r = np.repeat(np.arange(len(chunk)), k)[valid.flatten().numpy()]
+                frames.append(pd.DataFrame({
+                    "user": np.asarray(raw, dtype=object)[s:s + self.eval_chunk][r],
+                    "item": data.item_ids[self.target][top.indices.flatten()[valid.flatten()].numpy()],
+                    "score": top.values[valid].numpy(),
+                    "rank": (np.tile(np.arange(1, k + 1), len(chunk))[valid.flatten().numpy()]),
+                }))
+        return pd.concat(frames, ignore_index=True) if frames else empty

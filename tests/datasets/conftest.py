@@ -1,0 +1,60 @@
+"""Fixtures for cdgraph.datasets tests: the read-only mirror and a local HTTP server."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def find_mirror() -> Path | None:
+    """$CDGRAPH_DATA, else ../shared/data next to the repository; None if neither holds the data."""
+    for candidate in (os.environ.get("CDGRAPH_DATA"), REPO.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "amazon_disencdr").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    root = find_mirror()
+    if root is None:
+        message = ("Mirrored datasets not found: set CDGRAPH_DATA to a folder with the upstream "
+                   "layout (amazon_disencdr/, amazon_cdrib_coldstart/, douban_gadtcdr/).")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return root
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    requests: list[str] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """(served folder, base URL, list of requested paths) of a server on 127.0.0.1."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = type("Handler", (_Quiet,), {"requests": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(handler, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served, f"http://127.0.0.1:{server.server_address[1]}", handler.requests
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cdgraph.datasets import synthetic
+from cdgraph.split import leave_one_out
+
+
+@pytest.mark.parametrize("domains,items,inter,shared", [
+    (("a", "b"), 300, 6000, 0.5),
+    (("x", "y", "z"), [200, 400, 300], [5000, 7000, 6000], 1.0),
+])
+def test_shape(domains, items, inter, shared):
+    data = synthetic(num_users=900, items_per_domain=items, interactions_per_domain=inter,
+                     domains=domains, shared_fraction=shared, seed=3)
+    items = [items] * len(domains) if np.ndim(items) == 0 else items
+    inter = [inter] * len(domains) if np.ndim(inter) == 0 else inter
+    assert data.domains == list(domains) and data.num_users == 900
+    n_shared = round(shared * 900)
+    for d, n_items, n_inter in zip(domains, items, inter):
+        frame = data.interactions(d)
+        assert data.num_items(d) == n_items and len(frame) == n_inter
+        assert not frame.duplicated(["user", "item"]).any()
+        assert frame.groupby("user").size().min() >= 3
+        assert frame["user"].dtype == np.int64 and frame["item"].max() < n_items
+    assert len(data.shared_users(*domains[:2])) == n_shared
+
+
+def test_seeded():
+    a, b, c = (synthetic(num_users=500, seed=s) for s in (1, 1, 2))
+    for d in a.domains:
+        assert a.interactions(d).equals(b.interactions(d))
+        assert not a.interactions(d).equals(c.interactions(d))
+
+
+def test_rejects_impossible_requests():
+    with pytest.raises(ValueError, match="not feasible"):
+        synthetic(num_users=100, items_per_domain=10, interactions_per_domain=10_000)
+    with pytest.raises(ValueError, match="shared_fraction"):
+        synthetic(shared_fraction=0.0)
+
+
+def _hit_rate(scores: np.ndarray, seen: np.ndarray, held: np.ndarray, k: int = 10) -> float:
+    scores = np.where(seen, -np.inf, scores)
+    top = np.argsort(-scores, axis=1)[:, :k]
+    return float((top == held[:, None]).any(axis=1).mean())
+
+
+def test_source_interactions_predict_target_ones():
+    """Item-to-item transfer from the source alone beats target popularity."""
+    data = synthetic(num_users=2000, items_per_domain=300, interactions_per_domain=30_000,
+                     shared_fraction=1.0, seed=0)
+    split = leave_one_out(data, "b", valid=False)
+    src, tgt = split.train["a"], split.train["b"]
+    dense = lambda f, n: np.bincount(f["user"] * n + f["item"], minlength=data.num_users * n  # noqa: E731
+                                     ).reshape(data.num_users, n).astype(float)
+    a, b = dense(src, 300), dense(tgt, 300)
+    users, held = split.test["user"].to_numpy(), split.test["item"].to_numpy()
+    cooc = a.T @ b / np.maximum(b.sum(0), 1) ** 0.5
+    cross = _hit_rate(a[users] @ cooc, b[users] > 0, held)
+    popular = _hit_rate(np.tile(b.sum(0), (len(users), 1)), b[users] > 0, held)
+    assert cross > 1.5 * popular
