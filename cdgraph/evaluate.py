@@ -1,14 +1,14 @@
 """Evaluation of any scoring model on a split's held-out part, by protocol."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
-from .metrics import classification, full_ranking, sampled_ranking, summarize
+from .metrics import classification, full_ranking, sample_negatives, sampled_ranking, summarize
 from .split import Split
 
 PROTOCOLS = ("full", "sampled", "classification")
@@ -17,7 +17,7 @@ PROTOCOLS = ("full", "sampled", "classification")
 def evaluate_scores(score_users: Callable[[Tensor], Tensor],
                     score_pairs: Callable[[Tensor, Tensor], Tensor], split: Split, on: str = "test",
                     protocol: str = "full", k: int | Sequence[int] = (5, 10, 20),
-                    num_negatives: int = 999, seed: int = 0, negatives: str = "sampled",
+                    num_negatives: int = 999, seed: int = 0, negatives: Any = "sampled",
                     chunk_size: int = 1024, per_row: bool = False,
                     apply_sigmoid: bool = True) -> dict[str, float] | pd.DataFrame:
     """Evaluate scoring functions on ``split``'s ``on`` part ("valid" or "test").
@@ -29,7 +29,7 @@ def evaluate_scores(score_users: Callable[[Tensor], Tensor],
             HR, Precision, MRR at each K), ``"sampled"`` (the held-out item against
             ``num_negatives`` negatives drawn with ``seed`` from the target's train items
             the user has not interacted with, or the dataset's fixed negatives with
-            ``negatives="fixed"``: HR, NDCG at each K and MRR) or ``"classification"``
+            ``negatives="fixed"``, or a given ``[rows, m]`` array with -1 padding: HR, NDCG at each K and MRR) or ``"classification"``
             (accuracy, precision, recall, F1, AUC against one negative per positive).
         per_row (bool): Return the per-user (full) or per-interaction (sampled) table
             instead of the means.
@@ -64,7 +64,11 @@ def evaluate_scores(score_users: Callable[[Tensor], Tensor],
         row_users = table.index.to_numpy()
     else:
         fixed = None
-        if negatives == "fixed":
+        if not isinstance(negatives, str):
+            fixed = torch.as_tensor(np.asarray(negatives), dtype=torch.long)
+            if fixed.size(0) != len(held):
+                raise ValueError(f"negatives has {fixed.size(0)} rows; the {on} part has {len(held)}.")
+        elif negatives == "fixed":
             if on != "test" or split.test_negatives is None:
                 raise ValueError("negatives='fixed' needs a dataset that ships fixed test negatives "
                                  "(amazon-elec-phone) and on='test'.")
@@ -85,3 +89,17 @@ def evaluate_scores(score_users: Callable[[Tensor], Tensor],
         cold = np.isin(row_users, split.cold_users)
         groups = {"cold": cold, "warm": ~cold}
     return summarize(table, groups)
+
+
+def draw_negatives(split: Split, on: str, num_negatives: int, seed: int = 0) -> np.ndarray:
+    """Negatives for the sampled protocol on ``split``'s ``on`` part, drawn once (seeded)
+    from the target's train items the user has not interacted with; ``-1`` pads rows
+    of users with fewer valid candidates."""
+    held, train = split.part(on), split.train[split.target]
+    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64))
+    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64))
+    return sample_negatives(torch.from_numpy(held["user"].to_numpy(np.int64)),
+                            torch.from_numpy(held["item"].to_numpy(np.int64)),
+                            split.data.num_items(split.target), num_negatives, ex_u, ex_i,
+                            candidates=torch.from_numpy(np.unique(train["item"].to_numpy(np.int64))),
+                            seed=seed, allow_fewer=True).numpy()

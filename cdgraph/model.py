@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from .data import CrossDomainData
+from .evaluate import draw_negatives
 from .network import Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender
@@ -115,11 +116,14 @@ class CrossDomainRecommender(Recommender):
         validate = None
         if len(split.valid):
             ks = sorted({1, 5, 10, 20, *_cutoff(valid_metric)})
+            negatives: Any = "sampled"
+            if valid_protocol == "sampled":  # drawn once, not at every evaluation
+                negatives = draw_negatives(split, "valid", num_negatives, seed)
 
             def validate() -> dict[str, float]:
                 self._cache = None
                 return self.evaluate(split, on="valid", protocol=valid_protocol, k=ks,
-                                     num_negatives=num_negatives, seed=seed)
+                                     num_negatives=num_negatives, seed=seed, negatives=negatives)
         self.history_ = train(self.network_, self.ctx_, split, cfg, validate)
         self._cache = None
         return self

@@ -49,7 +49,7 @@ class Recommender:
 
     def evaluate(self, split: Split, on: str = "test", protocol: str = "full",
                  k: int | Sequence[int] = (5, 10, 20), num_negatives: int = 999, seed: int = 0,
-                 negatives: str = "sampled", per_row: bool = False) -> dict[str, float] | pd.DataFrame:
+                 negatives: Any = "sampled", per_row: bool = False) -> dict[str, float] | pd.DataFrame:
         """Evaluate on ``split``'s held-out ``on`` part; see :func:`cdgraph.evaluate.evaluate_scores`.
 
         Returns a dict such as ``{"NDCG@10": 0.148, "Recall@20": ...}``.
@@ -101,7 +101,7 @@ class Recommender:
         with torch.no_grad():
             for s in range(0, len(idx), self.eval_chunk):
                 chunk = torch.from_numpy(idx[s:s + self.eval_chunk])
-                scores = self.score_users(chunk).float().cpu()
+                scores = self.score_users(chunk).float().cpu().clone()  # never write into a model buffer
                 if exclude_seen:
                     rows = seen[seen["user"].isin(chunk.numpy())]
                     pos = pd.Index(chunk.numpy()).get_indexer(rows["user"].to_numpy())

@@ -52,7 +52,7 @@ class Batches:
                  source_weight: float) -> None:
         self.ctx, self.gen, self.batch_size = ctx, generator, batch_size
         domains = ctx.domains if source_weight > 0 else [ctx.target]
-        self.pairs = {d: (torch.from_numpy(ctx.edges[d][0]), torch.from_numpy(ctx.edges[d][1]))
+        self.pairs = {d: (torch.tensor(ctx.edges[d][0]), torch.tensor(ctx.edges[d][1]))
                       for d in domains if len(ctx.edges[d][0])}
         self.positives = {d: PositiveSet(ctx.edges[d][0], ctx.edges[d][1], ctx.num_items[d])
                           for d in self.pairs}

@@ -13,38 +13,70 @@ __all__ = ["DatasetSpec", "FILES", "DATASETS", "available", "info", "upstream_ur
 
 # path under root (the upstream folder layout) -> (size in bytes, sha256)
 FILES: dict[str, tuple[int, str]] = {
-    "amazon_cdrib_coldstart/cloth_sport/test.txt": (31542, "4980e2e43f9523f9f4633e36e7c84b84caa0d09324f7c768d4985425a2832077"),
-    "amazon_cdrib_coldstart/cloth_sport/train.txt": (2041877, "12885bf488ae0e3ef11c4dbc518f4bcc82dcccca799ae0506a21a4ce1ccff0c2"),
-    "amazon_cdrib_coldstart/cloth_sport/valid.txt": (32189, "f53c435ca8ec036048adcdf495e109dd7fc5f0917d1efdc29f4817f86a3f8fee"),
-    "amazon_cdrib_coldstart/game_video/test.txt": (12967, "b61703adcb7c9b0a8e4b61c865b650aee05b84fba7e15d690f0b50df3aa85bdc"),
-    "amazon_cdrib_coldstart/game_video/train.txt": (1613278, "758f443fde7211f7253d22999d4c94eb6a07ba10661d38ef3a72a5c78c70105f"),
-    "amazon_cdrib_coldstart/game_video/valid.txt": (13750, "e6dace5c64d53c0df3b09ed606a530b22d5147da068c0ae4e5bf8f805381a973"),
-    "amazon_cdrib_coldstart/sport_cloth/test.txt": (35335, "6f15fea0aa3ec02e4609aa4245ac7a4c6ea3c5e30d662ed1155698ab606e2582"),
-    "amazon_cdrib_coldstart/sport_cloth/train.txt": (1706510, "9c85ed3ce03c67d97cbf5f7789c70d74e47187d7ec0c5d220943f7ed4a92a4fc"),
-    "amazon_cdrib_coldstart/sport_cloth/valid.txt": (35744, "a7a61b75096decef81dc5e59efee15bf5af748ba123ddb22d373fc71ae4537df"),
-    "amazon_cdrib_coldstart/video_game/test.txt": (14227, "ba2cb882b8369635a2d72703f4ccbd961475064479c8727ef7cc3d973e800abd"),
-    "amazon_cdrib_coldstart/video_game/train.txt": (1570963, "fcba16c5d28a052ae4251d5db055397fac34cb9a6bba36506d195982aacae887"),
-    "amazon_cdrib_coldstart/video_game/valid.txt": (14036, "2da785b3a1e7e1dbb4c0fcc35e47ea8654b7c4dbd4313f808da2a4e346cde812"),
-    "amazon_disencdr/bitgcf_fixed_negatives/electronic_phone/test_neg.txt": (1927298, "32743a65eae5bfff9d123c445cca68cc1a4669de2e7238b679e8d19545b46671"),
-    "amazon_disencdr/bitgcf_fixed_negatives/phone_electronic/test_neg.txt": (1821066, "6207107a8323bc47134a68ea3436e67d1738a7ef15062927f45211569b3e396b"),
-    "amazon_disencdr/cloth_electronic/test.txt": (161965, "0b604b69d3eb531bf99a11e2322f247694f7a593905e0c0c04c54e2a58fb0f78"),
-    "amazon_disencdr/cloth_electronic/train.txt": (1569278, "678124e0dbf8d162041f8b656bd5e89ee2a678df2c85812f94fd7c0bd2062f6f"),
-    "amazon_disencdr/cloth_sport/test.txt": (93917, "0d034810261027b080d506399426d3eb4f26b4b90a121fe79ebaef246a82b1bd"),
-    "amazon_disencdr/cloth_sport/train.txt": (1097669, "3e039ec9baff975cb47722c4704f7d2103c2bbf2a3c30ed2d264e17b69d4fd0a"),
-    "amazon_disencdr/electronic_cloth/test.txt": (181464, "1a1a5ce75f986052afc05337ea5d1e5ac44c7017f06f1ecc5ccadb523aadf08d"),
-    "amazon_disencdr/electronic_cloth/train.txt": (2711201, "fbccec759f2acfec35927c07a1a4bd911f75106de34d6b21e7d7a8a7ffc68e81"),
-    "amazon_disencdr/electronic_phone/test.txt": (31982, "322a8e4c7b5d10e2a3d91dbb2d7833eaf2ba684f4c5109dc1ea4e6ee08119c46"),
-    "amazon_disencdr/electronic_phone/train.txt": (1424620, "cb09610ab143478097937c235c4932fe39b5c664d434dd5abba3c5eb5d75f028"),
-    "amazon_disencdr/phone_electronic/test.txt": (31077, "a3d0d2fb03c25994c3509af3acc6eeca5009b00751f9b12e28fdf52843a027c6"),
-    "amazon_disencdr/phone_electronic/train.txt": (609415, "a439eb3fdf4d08e58da1d86e1f711cf0acf59f28944d347ad4b3fb9454df54f9"),
-    "amazon_disencdr/phone_sport/test.txt": (48067, "1665b2846c5011ca870ff79bcfb3cc632aa3eeaa6ea9853ee45549ac0858b444"),
-    "amazon_disencdr/phone_sport/train.txt": (510647, "d38cd0da5379bbec03a19cc3eb95a8b52caeeb179dfb515ba2d894b1e193572d"),
-    "amazon_disencdr/sport_cloth/test.txt": (103831, "7b43d370047f23cbc6862188aba53b3a3241948255584a1f3f5c189118f16490"),
-    "amazon_disencdr/sport_cloth/train.txt": (1150235, "45c517a6fc7721f168411b69eb3f6e6ef896bbe06f599f6f7b4a5844ff925629"),
-    "amazon_disencdr/sport_phone/test.txt": (45250, "5ff3bc25da94612e7a35672edba277c4acc497cc8d87d268bca891e64dc98640"),
-    "amazon_disencdr/sport_phone/train.txt": (612708, "c55f3f576465795163f45cdb6df9484626dfbb12799393a7d06e4401cfcb6f3a"),
-    "douban_gadtcdr/douban_book/ratings.dat": (1116081, "cc1c191fabe2e05e95cd6dbe7be19d13ed3e1b27b80be2050e4f6b4e40945ddd"),
-    "douban_gadtcdr/douban_music/ratings.dat": (811063, "40944be25f79e6cf80ab9acf0dca8f4b9b9fe2724a068702294608883ad46775"),
+    "amazon_cdrib_coldstart/cloth_sport/test.txt":
+        (31542, "4980e2e43f9523f9f4633e36e7c84b84caa0d09324f7c768d4985425a2832077"),
+    "amazon_cdrib_coldstart/cloth_sport/train.txt":
+        (2041877, "12885bf488ae0e3ef11c4dbc518f4bcc82dcccca799ae0506a21a4ce1ccff0c2"),
+    "amazon_cdrib_coldstart/cloth_sport/valid.txt":
+        (32189, "f53c435ca8ec036048adcdf495e109dd7fc5f0917d1efdc29f4817f86a3f8fee"),
+    "amazon_cdrib_coldstart/game_video/test.txt":
+        (12967, "b61703adcb7c9b0a8e4b61c865b650aee05b84fba7e15d690f0b50df3aa85bdc"),
+    "amazon_cdrib_coldstart/game_video/train.txt":
+        (1613278, "758f443fde7211f7253d22999d4c94eb6a07ba10661d38ef3a72a5c78c70105f"),
+    "amazon_cdrib_coldstart/game_video/valid.txt":
+        (13750, "e6dace5c64d53c0df3b09ed606a530b22d5147da068c0ae4e5bf8f805381a973"),
+    "amazon_cdrib_coldstart/sport_cloth/test.txt":
+        (35335, "6f15fea0aa3ec02e4609aa4245ac7a4c6ea3c5e30d662ed1155698ab606e2582"),
+    "amazon_cdrib_coldstart/sport_cloth/train.txt":
+        (1706510, "9c85ed3ce03c67d97cbf5f7789c70d74e47187d7ec0c5d220943f7ed4a92a4fc"),
+    "amazon_cdrib_coldstart/sport_cloth/valid.txt":
+        (35744, "a7a61b75096decef81dc5e59efee15bf5af748ba123ddb22d373fc71ae4537df"),
+    "amazon_cdrib_coldstart/video_game/test.txt":
+        (14227, "ba2cb882b8369635a2d72703f4ccbd961475064479c8727ef7cc3d973e800abd"),
+    "amazon_cdrib_coldstart/video_game/train.txt":
+        (1570963, "fcba16c5d28a052ae4251d5db055397fac34cb9a6bba36506d195982aacae887"),
+    "amazon_cdrib_coldstart/video_game/valid.txt":
+        (14036, "2da785b3a1e7e1dbb4c0fcc35e47ea8654b7c4dbd4313f808da2a4e346cde812"),
+    "amazon_disencdr/bitgcf_fixed_negatives/electronic_phone/test_neg.txt":
+        (1927298, "32743a65eae5bfff9d123c445cca68cc1a4669de2e7238b679e8d19545b46671"),
+    "amazon_disencdr/bitgcf_fixed_negatives/phone_electronic/test_neg.txt":
+        (1821066, "6207107a8323bc47134a68ea3436e67d1738a7ef15062927f45211569b3e396b"),
+    "amazon_disencdr/cloth_electronic/test.txt":
+        (161965, "0b604b69d3eb531bf99a11e2322f247694f7a593905e0c0c04c54e2a58fb0f78"),
+    "amazon_disencdr/cloth_electronic/train.txt":
+        (1569278, "678124e0dbf8d162041f8b656bd5e89ee2a678df2c85812f94fd7c0bd2062f6f"),
+    "amazon_disencdr/cloth_sport/test.txt":
+        (93917, "0d034810261027b080d506399426d3eb4f26b4b90a121fe79ebaef246a82b1bd"),
+    "amazon_disencdr/cloth_sport/train.txt":
+        (1097669, "3e039ec9baff975cb47722c4704f7d2103c2bbf2a3c30ed2d264e17b69d4fd0a"),
+    "amazon_disencdr/electronic_cloth/test.txt":
+        (181464, "1a1a5ce75f986052afc05337ea5d1e5ac44c7017f06f1ecc5ccadb523aadf08d"),
+    "amazon_disencdr/electronic_cloth/train.txt":
+        (2711201, "fbccec759f2acfec35927c07a1a4bd911f75106de34d6b21e7d7a8a7ffc68e81"),
+    "amazon_disencdr/electronic_phone/test.txt":
+        (31982, "322a8e4c7b5d10e2a3d91dbb2d7833eaf2ba684f4c5109dc1ea4e6ee08119c46"),
+    "amazon_disencdr/electronic_phone/train.txt":
+        (1424620, "cb09610ab143478097937c235c4932fe39b5c664d434dd5abba3c5eb5d75f028"),
+    "amazon_disencdr/phone_electronic/test.txt":
+        (31077, "a3d0d2fb03c25994c3509af3acc6eeca5009b00751f9b12e28fdf52843a027c6"),
+    "amazon_disencdr/phone_electronic/train.txt":
+        (609415, "a439eb3fdf4d08e58da1d86e1f711cf0acf59f28944d347ad4b3fb9454df54f9"),
+    "amazon_disencdr/phone_sport/test.txt":
+        (48067, "1665b2846c5011ca870ff79bcfb3cc632aa3eeaa6ea9853ee45549ac0858b444"),
+    "amazon_disencdr/phone_sport/train.txt":
+        (510647, "d38cd0da5379bbec03a19cc3eb95a8b52caeeb179dfb515ba2d894b1e193572d"),
+    "amazon_disencdr/sport_cloth/test.txt":
+        (103831, "7b43d370047f23cbc6862188aba53b3a3241948255584a1f3f5c189118f16490"),
+    "amazon_disencdr/sport_cloth/train.txt":
+        (1150235, "45c517a6fc7721f168411b69eb3f6e6ef896bbe06f599f6f7b4a5844ff925629"),
+    "amazon_disencdr/sport_phone/test.txt":
+        (45250, "5ff3bc25da94612e7a35672edba277c4acc497cc8d87d268bca891e64dc98640"),
+    "amazon_disencdr/sport_phone/train.txt":
+        (612708, "c55f3f576465795163f45cdb6df9484626dfbb12799393a7d06e4401cfcb6f3a"),
+    "douban_gadtcdr/douban_book/ratings.dat":
+        (1116081, "cc1c191fabe2e05e95cd6dbe7be19d13ed3e1b27b80be2050e4f6b4e40945ddd"),
+    "douban_gadtcdr/douban_music/ratings.dat":
+        (811063, "40944be25f79e6cf80ab9acf0dca8f4b9b9fe2724a068702294608883ad46775"),
 }
 
 # top folder under root -> (GitHub repository, pinned commit, folder inside that repository)

@@ -159,7 +159,8 @@ def _cdrib(s: DatasetSpec, root: Path) -> CrossDomainData:
     data.meta["cold_users"] = {}
     for domain in data.domains:
         frame = data.interactions(domain)
-        data.meta["cold_users"][domain] = np.unique(frame["user"].to_numpy()[frame["part"].to_numpy() != "train"])
+        held_out = frame["part"].to_numpy() != "train"
+        data.meta["cold_users"][domain] = np.unique(frame["user"].to_numpy()[held_out])
     return data
 
 

@@ -126,14 +126,14 @@ class GraphBuilder:
 
         A ``rating`` column becomes ``edge_attr`` of shape ``[E, 1]`` (float) on both directions.
         """
-        users = torch.as_tensor(frame["user"].to_numpy(np.int64))
-        items = torch.as_tensor(frame["item"].to_numpy(np.int64))
+        users = torch.from_numpy(frame["user"].to_numpy(np.int64, copy=True))
+        items = torch.from_numpy(frame["item"].to_numpy(np.int64, copy=True))
         forward = graph[USER, rel, domain]
         backward = graph[domain, reverse_relation(rel), USER]
         forward.edge_index = torch.stack([users, items])
         backward.edge_index = torch.stack([items, users])
         if "rating" in frame.columns:
-            rating = torch.as_tensor(frame["rating"].to_numpy(np.float32)).view(-1, 1)
+            rating = torch.from_numpy(frame["rating"].to_numpy(np.float32, copy=True)).view(-1, 1)
             forward.edge_attr = rating
             backward.edge_attr = rating.clone()
 
@@ -170,7 +170,7 @@ def build_graph(builder: str | type | GraphBuilder, split_or_data: Source,
         log.warning("build_graph: options %s ignored for the given builder object %r.",
                     sorted(options), instance)
     graph = instance.build(split_or_data)
-    name = getattr(instance, "registered_name", "") or type(instance).__qualname__
+    name = _builder_name(instance)
     if not isinstance(graph, HeteroData):
         raise TypeError(f"Graph builder {name!r} returned {type(graph).__qualname__}, "
                         f"not a torch_geometric.data.HeteroData.")
@@ -179,6 +179,14 @@ def build_graph(builder: str | type | GraphBuilder, split_or_data: Source,
              {t: graph[t].num_nodes for t in graph.node_types},
              {"/".join(t): graph[t].num_edges for t in graph.edge_types})
     return graph
+
+
+def _builder_name(builder: GraphBuilder) -> str:
+    """The registered name of ``builder``'s class, else its class name (not a parent's name)."""
+    name = getattr(type(builder), "registered_name", "")
+    if name and name in BUILDERS and BUILDERS.get(name) is type(builder):
+        return name
+    return type(builder).__qualname__
 
 
 # ------------------------------------------------------------------ validation
@@ -194,7 +202,10 @@ def validate_graph(graph: HeteroData, data: CrossDomainData | None = None,
     as sorted edge keys), except same-type edges, which may instead be symmetric;
     then :meth:`HeteroData.validate`.
     """
-    domains = list(data.domains) if data is not None else list(getattr(graph, "domains", []) or [])
+    if data is not None:
+        domains = list(data.domains)
+    else:  # without data, trust graph.domains, else every non-user node type is a domain
+        domains = list(getattr(graph, "domains", None) or [t for t in graph.node_types if t != USER])
     allowed = {USER, *domains}
     for node_type in graph.node_types:
         if node_type not in allowed:
@@ -277,7 +288,10 @@ def _check_reverse(graph: HeteroData, edge_type: tuple[str, str, str], builder: 
         raise ValueError(f"Graph builder {builder!r}: edge type {edge_type} has no reverse "
                          f"{rev_type}; add it with the same edges transposed.")
     backward = graph[rev_type].edge_index
-    if forward.size(1) != backward.size(1) or not torch.equal(
+    if forward.size(1) == backward.size(1) and torch.equal(forward[0], backward[1]) \
+            and torch.equal(forward[1], backward[0]):
+        pass  # same order, transposed: O(E) fast path, the layout add_interactions writes
+    elif forward.size(1) != backward.size(1) or not torch.equal(
             _keys(forward[0], forward[1], n_dst), _keys(backward[1], backward[0], n_dst)):
         raise ValueError(f"Graph builder {builder!r}: reverse {rev_type} does not hold exactly the "
                          f"edges of {edge_type} transposed ({backward.size(1)} vs {forward.size(1)} edges).")

@@ -116,7 +116,8 @@ def graph_stats(graph: HeteroData) -> dict[str, Any]:
         dict with
 
         * ``num_nodes`` (dict): nodes per node type;
-        * ``num_edges`` (dict): edges per forward edge type (reverses left out);
+        * ``num_edges`` (dict): stored edges per forward edge type (reverses left out; a
+          symmetric same-type edge type stores, and so counts, each pair twice);
         * ``num_components`` (int), ``largest_component`` (int, nodes),
           ``isolated_nodes`` (int): connected components of the undirected graph over
           all node types (an isolated node is a component of its own), from
@@ -131,7 +132,7 @@ def graph_stats(graph: HeteroData) -> dict[str, Any]:
     A, offsets = _adjacency(graph)
     n_comp, labels = connected_components(A, directed=False)
     sizes = np.bincount(labels, minlength=n_comp) if len(labels) else np.zeros(0, np.int64)
-    degree_all = np.diff(A.indptr)
+    degree_all = np.diff(A.indptr).astype(np.int64)
 
     degrees = {t: degree_all[offsets[t]:offsets[t] + _num_nodes(graph, t)] for t in graph.node_types}
     counts = {t: pd.Series(d).value_counts() for t, d in degrees.items()}

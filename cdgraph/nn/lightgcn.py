@@ -58,15 +58,17 @@ class LightGCNEncoder(Encoder):
 
     def forward(self, ctx: GraphContext) -> Encoded:
         joint = ctx.blocks(joint=True) if len(self.domains) > 1 else ctx.blocks(joint=False)
-        own = ctx.blocks(joint=False)
         users, items = self.user, {d: self.item[d] for d in self.domains}
         user_sum, item_sum = users, dict(items)
-        split_sum = {d: torch.zeros_like(users) for d in self.domains} if self.views == "split" else None
+        split_sum = None
+        if self.views == "split":  # own-degree normalisation = joint one rescaled per user
+            rescale = self._rescale(ctx)
+            split_sum = {d: 0.0 for d in self.domains}
         for _ in range(self.layers):
+            parts = {d: joint[d].users_from_items(items[d]) for d in self.domains}
             if split_sum is not None:
-                for d in self.domains:
-                    split_sum[d] = split_sum[d] + own[d].users_from_items(items[d])
-            new_users = sum(joint[d].users_from_items(items[d]) for d in self.domains)
+                split_sum = {d: split_sum[d] + rescale[d] * parts[d] for d in self.domains}
+            new_users = sum(parts.values())
             items = {d: joint[d].items_from_users(users) for d in self.domains}
             users = new_users
             user_sum = user_sum + users
@@ -84,6 +86,13 @@ class LightGCNEncoder(Encoder):
         ego_users = {d: self.user_specific[d] if self.specific else self.user for d in self.domains}
         ego_users = {d: ego_users.get(d, self.user) for d in self.all_domains}
         return Encoded(views, items_out, ego_users, {d: self.item[d] for d in self.domains})
+
+    def _rescale(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
+        """``sqrt(deg_all(u) / deg_d(u))``: turns a joint-normalised product into a per-domain one."""
+        deg = {d: ctx.user_degree(d).float() for d in self.domains}
+        total = sum(deg.values())
+        return {d: torch.where(deg[d] > 0, (total / deg[d].clamp(min=1)).sqrt(), torch.zeros_like(total))
+                .unsqueeze(1) for d in self.domains}
 
     def __repr__(self) -> str:
         return (f"LightGCNEncoder(dim={self.dim}, layers={self.layers}, views={self.views!r}, "

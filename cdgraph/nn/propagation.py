@@ -6,6 +6,7 @@ CSR sparse-dense product is several times faster per LightGCN step.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,11 @@ def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[in
     rows, cols, values = rows[order], cols[order], values[order]
     crow = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=crow[1:])
-    return torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(cols.astype(np.int64)),
-                                   torch.from_numpy(values.astype(np.float32)), size=shape)
+    with warnings.catch_warnings():  # "CSR support is in beta": we rely on spmm only
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(cols.astype(np.int64)),
+                                       torch.from_numpy(values.astype(np.float32)), size=shape,
+                                       check_invariants=False)
 
 
 def normalized_blocks(edges: dict[str, tuple[np.ndarray, np.ndarray]], num_users: int,
