@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from . import split
+from . import baselines, datasets, graph, nn, split
 from .data import CrossDomainData
 from .model import CrossDomainRecommender, load_model
 from .registry import Registry
@@ -12,4 +12,4 @@ __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["CrossDomainData", "CrossDomainRecommender", "load_model", "Registry", "split", "__version__"]
+__all__ = ["CrossDomainData", "CrossDomainRecommender", "load_model", "Registry", "baselines", "datasets", "graph", "nn", "split", "__version__"]

@@ -62,8 +62,10 @@ class CrossDomainData:
             split (str, optional): Column of ``"train"``/``"valid"``/``"test"`` labels,
                 a split shipped with the data (see :func:`cdgraph.split.predefined`).
             name (str, optional): A name for the dataset.
+            meta (dict, optional): Extras kept in :attr:`meta`.
 
-        Duplicate ``(user, item)`` rows of a domain are collapsed (the latest kept
+        Ids must be integers or strings, one type per column (and the same type for
+        the user column of every domain). Duplicate ``(user, item)`` rows of a domain are collapsed (the latest kept
         when there is a time column, else the first) and the count is logged.
         The caller's frames are never modified.
 
@@ -79,27 +81,26 @@ class CrossDomainData:
             raise ValueError(f"Cross-domain data needs at least two domains, got {len(frames)}: "
                              f"{list(frames)}. Pass one DataFrame per domain.")
         columns = {"user": user, "item": item, "rating": rating, "time": time, "part": split}
-        cleaned: dict[str, pd.DataFrame] = {}
+        cleaned: dict[str, dict[str, np.ndarray]] = {}
         for domain, frame in frames.items():
             _check_domain_name(domain)
             cleaned[domain] = _clean_frame(domain, frame, columns)
-        _check_same_id_kind(cleaned, "user", user)
+        _check_same_id_kind(cleaned, user)
 
-        codes, user_ids = pd.factorize(pd.concat([f["user"] for f in cleaned.values()],
-                                                 ignore_index=True))
-        user_ids = pd.Index(user_ids, name=user)
+        # One factorize over all domains gives the shared user index.
+        codes, uniques = pd.factorize(np.concatenate([f["user"] for f in cleaned.values()]))
+        user_ids = pd.Index(uniques, name=user)
         interactions, item_ids, start = {}, {}, 0
-        for domain, frame in cleaned.items():
-            n = len(frame)
-            out = pd.DataFrame({"user": codes[start:start + n].astype(np.int64)})
+        for domain, cols in cleaned.items():
+            n = len(cols["user"])
+            item_codes, item_uniques = pd.factorize(cols["item"])
+            out = {"user": codes[start:start + n].astype(np.int64, copy=False),
+                   "item": item_codes.astype(np.int64, copy=False)}
             start += n
-            item_codes, uniques = pd.factorize(frame["item"])
-            out["item"] = item_codes.astype(np.int64)
-            item_ids[domain] = pd.Index(uniques, name=item)
-            for col in ("rating", "time", "part"):
-                if col in frame:
-                    out[col] = frame[col].to_numpy()
-            interactions[domain] = _collapse_duplicates(domain, out)
+            item_ids[domain] = pd.Index(item_uniques, name=item)
+            out.update((k, v) for k, v in cols.items() if k not in ("user", "item"))
+            interactions[domain] = _collapse_duplicates(domain, pd.DataFrame(out),
+                                                        len(item_uniques))
         data = cls(interactions, user_ids, item_ids, name=name, meta=meta)
         data._check_shared_users()
         return data
@@ -118,16 +119,33 @@ class CrossDomainData:
             sep (str, optional): Delimiter; sniffed from the file when ``None``
                 (tab, comma, ``::``, ``;`` or whitespace).
             header (bool): Whether the first line holds column names.
+            name (str, optional): A name for the dataset.
+
+        User and item ids are read as text and turned into integers only when every
+        id of the column is a plain integer, so ids such as ``"0001"`` are kept as
+        written. The user column is converted in all files or in none.
         """
+        if not isinstance(paths, Mapping):
+            raise TypeError(f"paths must be a dict of domain name -> file, got {type(paths).__name__}.")
         if len(paths) < 2:
-            raise ValueError(f"Cross-domain data needs at least two domains, got {len(paths)}.")
-        frames = {}
-        for domain, path in paths.items():
-            frames[domain] = read_table(path, sep=sep, header=header, domain=domain,
-                                        needed=[c for c in (user, item, rating, time) if c is not None])
-        names = [None if c is None else str(c) for c in (user, item, rating, time)]
-        return cls.from_frames(frames, user=names[0], item=names[1], rating=names[2], time=names[3],
-                               name=name)
+            raise ValueError(f"Cross-domain data needs at least two domains, got {len(paths)}: "
+                             f"{list(paths)}. Pass one file per domain.")
+        needed = [c for c in (user, item, rating, time) if c is not None]
+        frames = {domain: read_table(path, sep=sep, header=header, domain=domain, needed=needed,
+                                     id_columns=[user, item])
+                  for domain, path in paths.items()}
+        user, item = str(user), str(item)
+        # Ids are read as text and become integers only where every id of the column
+        # (of every file, for the shared user column) is a plain integer: "007" stays "007".
+        if all(_plain_integers(f[user]) for f in frames.values()):
+            for f in frames.values():
+                f[user] = f[user].astype(np.int64)
+        for f in frames.values():
+            if _plain_integers(f[item]):
+                f[item] = f[item].astype(np.int64)
+        return cls.from_frames(frames, user=user, item=item,
+                               rating=None if rating is None else str(rating),
+                               time=None if time is None else str(time), name=name)
 
     # ------------------------------------------------------------- accessors
     @property
@@ -173,7 +191,8 @@ class CrossDomainData:
 
     def users(self, domain: str) -> np.ndarray:
         """Sorted user indices with at least one interaction in ``domain``."""
-        return np.unique(self._inter[self.check_domain(domain)]["user"].to_numpy())
+        users = self._inter[self.check_domain(domain)]["user"].to_numpy()
+        return np.flatnonzero(np.bincount(users, minlength=self.num_users)).astype(np.int64)
 
     def shared_users(self, a: str, b: str) -> np.ndarray:
         """Sorted indices of users with interactions in both ``a`` and ``b``."""
@@ -202,31 +221,37 @@ class CrossDomainData:
             missing (str): ``"raise"`` (ValueError naming the unknown ids) or
                 ``"mark"`` (-1 for unknown ids).
         """
-        raw_list = [raw] if np.ndim(raw) == 0 and not isinstance(raw, (list, tuple)) else list(raw)
-        idx = self.user_ids.get_indexer(pd.Index(raw_list, dtype=self.user_ids.dtype
-                                                 if _same_kind(raw_list, self.user_ids) else object))
+        if missing not in ("raise", "mark"):
+            raise ValueError(f"missing must be 'raise' or 'mark', got {missing!r}.")
+        raw_list = _as_list(raw)
+        idx = _lookup(self.user_ids, raw_list)
         if missing == "raise" and (idx < 0).any():
             unknown = [raw_list[i] for i in np.flatnonzero(idx < 0)[:5]]
             raise ValueError(f"Unknown user id(s) {unknown} (of {int((idx < 0).sum())}); "
                              f"this data has {self.num_users} users, e.g. {list(self.user_ids[:3])}.")
-        return idx.astype(np.int64)
+        return idx
 
-    def item_index(self, domain: str, raw: Iterable[Any]) -> np.ndarray:
+    def item_index(self, domain: str, raw: Iterable[Any] | Any) -> np.ndarray:
         """Map raw item ids of ``domain`` to item indices (ValueError for unknown ids)."""
         ids = self.item_ids[self.check_domain(domain)]
-        raw_list = list(raw)
-        idx = ids.get_indexer(pd.Index(raw_list, dtype=ids.dtype if _same_kind(raw_list, ids) else object))
+        raw_list = _as_list(raw)
+        idx = _lookup(ids, raw_list)
         if (idx < 0).any():
             unknown = [raw_list[i] for i in np.flatnonzero(idx < 0)[:5]]
-            raise ValueError(f"Unknown {domain} item id(s) {unknown}.")
-        return idx.astype(np.int64)
+            raise ValueError(f"Unknown {domain!r} item id(s) {unknown} (of {int((idx < 0).sum())}); "
+                             f"this domain has {len(ids)} items, e.g. {list(ids[:3])}.")
+        return idx
 
     # --------------------------------------------------------------- helpers
     def _check_shared_users(self) -> None:
-        user_sets = {d: self.users(d) for d in self.domains}
+        """Raise ValueError naming the first domain that shares no user with the others."""
+        counts = np.zeros(self.num_users, dtype=np.int64)
+        present = {}
+        for d, f in self._inter.items():
+            present[d] = np.bincount(f["user"].to_numpy(), minlength=self.num_users) > 0
+            counts += present[d]
         for d in self.domains:
-            others = np.unique(np.concatenate([user_sets[o] for o in self.domains if o != d]))
-            if not np.intersect1d(user_sets[d], others, assume_unique=True).size:
+            if not (present[d] & (counts > 1)).any():
                 raise ValueError(
                     f"Domain {d!r} shares no user with the other domains {[o for o in self.domains if o != d]}: "
                     f"nothing can transfer. Check that the user column holds the same ids in every domain.")
@@ -247,8 +272,12 @@ def _check_domain_name(domain: Any) -> None:
                          f"'user', without surrounding spaces.")
 
 
-def _clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> pd.DataFrame:
-    """Validate one domain's frame and return a new frame with canonical column names."""
+def _clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> dict[str, np.ndarray]:
+    """Validate one domain's frame; return its columns as new arrays under canonical names.
+
+    Works on arrays, never on the caller's frame, and ignores its index (only
+    positions matter; the error messages give the position and the index label).
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Domain {domain!r}: expected a pandas DataFrame, got {type(frame).__name__}.")
     for role, col in columns.items():
@@ -257,98 +286,128 @@ def _clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> pd.
                              f"the frame has columns {list(map(str, frame.columns))}.")
     if len(frame) == 0:
         raise ValueError(f"Domain {domain!r} has no interactions: give every domain at least one row.")
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    out["user"] = _clean_ids(domain, columns["user"], frame[columns["user"]])
-    out["item"] = _clean_ids(domain, columns["item"], frame[columns["item"]])
+    where = _Where(domain, frame.index)
+    out = {"user": _clean_ids(where(columns["user"]), frame[columns["user"]]),
+           "item": _clean_ids(where(columns["item"]), frame[columns["item"]])}
     if columns["rating"] is not None:
-        out["rating"] = _clean_numeric(domain, columns["rating"], frame[columns["rating"]])
+        out["rating"] = _clean_numeric(where(columns["rating"]), frame[columns["rating"]])
     if columns["time"] is not None:
-        out["time"] = _clean_time(domain, columns["time"], frame[columns["time"]])
+        out["time"] = _clean_time(where(columns["time"]), frame[columns["time"]])
     if columns["part"] is not None:
-        part = frame[columns["part"]].astype(str).to_numpy()
-        bad = ~np.isin(part, PARTS)
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise ValueError(f"Domain {domain!r}, column {columns['part']!r}, row {row}: {part[row]!r} "
-                             f"is not one of {PARTS}.")
+        part = frame[columns["part"]].astype(str).to_numpy(dtype=object)
+        where(columns["part"]).check(~np.isin(part, PARTS), part, f"split labels must be one of {PARTS}")
         out["part"] = part
     return out
 
 
-def _first_bad(domain: str, column: str, mask: np.ndarray, values: pd.Series, what: str,
-               exc: type = ValueError) -> None:
-    if mask.any():
-        pos = int(np.argmax(mask))
-        raise exc(f"Domain {domain!r}, column {column!r}, row {pos} (label {values.index[pos]!r}): "
-                  f"{what}, got {values.iloc[pos]!r}. Fix or drop such rows first.")
+class _Where:
+    """Names a domain, a column and a row in error messages."""
+
+    def __init__(self, domain: str, index: pd.Index, column: str | None = None) -> None:
+        self.domain, self.index, self.column = domain, index, column
+
+    def __call__(self, column: str) -> "_Where":
+        return _Where(self.domain, self.index, column)
+
+    def __str__(self) -> str:
+        return f"Domain {self.domain!r}, column {self.column!r}"
+
+    def check(self, mask: np.ndarray, values: Any, what: str, exc: type = ValueError) -> None:
+        """Raise ``exc`` naming the first row where ``mask`` is True."""
+        if mask.any():
+            pos = int(np.argmax(mask))
+            value = values.iloc[pos] if isinstance(values, pd.Series) else values[pos]
+            raise exc(f"{self}, row {pos} (index label {self.index[pos]!r}): {what}, got {value!r}. "
+                      f"Fix or drop such rows first.")
 
 
-def _clean_ids(domain: str, column: str, values: pd.Series) -> pd.Series:
-    values = values.reset_index(drop=True) if not isinstance(values.index, pd.RangeIndex) else values
-    _first_bad(domain, column, values.isna().to_numpy(), values, "missing (NaN/None) id")
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _clean_ids(where: _Where, values: pd.Series) -> np.ndarray:
+    """Ids as an int64 array (integer ids) or an object array of str (string ids)."""
+    where.check(values.isna().to_numpy(), values, "missing (NaN/None) id")
     if pd.api.types.is_bool_dtype(values):
-        raise TypeError(f"Domain {domain!r}, column {column!r}: ids must be integers or strings, not booleans.")
+        raise TypeError(f"{where}: ids must be integers or strings, not booleans.")
     if pd.api.types.is_integer_dtype(values):
-        return values.astype(np.int64)
+        if pd.api.types.is_unsigned_integer_dtype(values):
+            where.check(values.to_numpy() > _INT64_MAX, values, "integer id does not fit in 64 bits "
+                        "(store such ids as strings)", TypeError)
+        return values.to_numpy(dtype=np.int64)  # may be a view: never written to
     if pd.api.types.is_float_dtype(values):
-        arr = values.to_numpy()
-        _first_bad(domain, column, ~np.isfinite(arr) | (arr != np.round(arr)), values,
-                   "ids must be integers or strings (a non-integral float id)", TypeError)
-        _first_bad(domain, column, np.abs(arr) > 2 ** 53, values, "float id too large to be exact", TypeError)
-        return values.astype(np.int64)
+        arr = values.to_numpy(dtype=np.float64)
+        where.check(arr != np.round(arr), values, "ids must be integers or strings "
+                    "(a non-integral float id)", TypeError)
+        where.check(np.abs(arr) > 2 ** 53, values, "float id too large to be exact; store ids as "
+                    "integers or strings", TypeError)
+        return arr.astype(np.int64)
     kind = pd.api.types.infer_dtype(values, skipna=False)
     if kind in ("string", "unicode"):
-        arr = values.astype(str)
-        _first_bad(domain, column, (arr.str.strip() == "").to_numpy(), values, "empty id")
-        return arr.astype(object)
+        arr = values.to_numpy(dtype=object)
+        where.check((values.astype(str).str.strip() == "").to_numpy(), values, "empty id")
+        return arr
     if kind == "integer":
         try:
-            return values.astype(np.int64)
+            return values.to_numpy(dtype=np.int64)
         except OverflowError:
-            raise TypeError(f"Domain {domain!r}, column {column!r}: integer ids must fit in 64 bits; "
-                            f"store them as strings instead.") from None
-    types = values.map(type)
-    first = types.iloc[0]
-    _first_bad(domain, column, (types != first).to_numpy(), values,
-               f"ids must all have one type (row 0 is {first.__name__})", TypeError)
-    raise TypeError(f"Domain {domain!r}, column {column!r}: ids must be integers or strings, "
-                    f"got {first.__name__} (row 0: {values.iloc[0]!r}).")
+            raise TypeError(f"{where}: integer ids must fit in 64 bits; store them as strings "
+                            f"instead.") from None
+    types = values.map(type).to_numpy()
+    where.check(types != types[0], values, f"ids must all have one type (row 0 holds "
+                f"{types[0].__name__}); convert the column with .astype(str)", TypeError)
+    raise TypeError(f"{where}: ids must be integers or strings, got {types[0].__name__} "
+                    f"(row 0: {values.iloc[0]!r}).")
 
 
-def _clean_numeric(domain: str, column: str, values: pd.Series) -> np.ndarray:
-    try:
-        arr = pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        coerced = pd.to_numeric(values, errors="coerce")
-        _first_bad(domain, column, (coerced.isna() & values.notna()).to_numpy(), values,
-                   "a non-numeric rating")
-        arr = coerced.to_numpy(dtype=np.float64)
-    _first_bad(domain, column, ~np.isfinite(arr), values, "ratings must be finite numbers (NaN/inf)")
+def _clean_numeric(where: _Where, values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=np.float32)
+    coerced = pd.to_numeric(values, errors="coerce")
+    where.check((coerced.isna() & values.notna()).to_numpy(), values, "a non-numeric rating")
+    arr = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    where.check(~np.isfinite(arr), values, "ratings must be finite numbers (not NaN/inf)")
     return arr.astype(np.float32)
 
 
-def _clean_time(domain: str, column: str, values: pd.Series) -> np.ndarray:
+def _clean_time(where: _Where, values: pd.Series) -> np.ndarray:
+    """Timestamps as int64 (datetimes in ns since the epoch) or float64."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        _first_bad(domain, column, values.isna().to_numpy(), values, "missing timestamp")
-        return values.astype("int64").to_numpy()
-    try:
-        arr = pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        raise TypeError(f"Domain {domain!r}, column {column!r}: timestamps must be numeric or "
-                        f"datetime (first value {values.iloc[0]!r}); convert with pd.to_datetime.") from None
-    _first_bad(domain, column, ~np.isfinite(arr), values, "timestamps must be finite (NaN/inf)")
+        where.check(values.isna().to_numpy(), values, "missing timestamp")
+        return values.dt.as_unit("ns").astype("int64").to_numpy()
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=np.int64, copy=True)
+    coerced = pd.to_numeric(values, errors="coerce")
+    where.check((coerced.isna() & values.notna()).to_numpy(), values,
+                "timestamps must be numeric or datetime (convert with pd.to_datetime)", TypeError)
+    arr = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    where.check(~np.isfinite(arr), values, "timestamps must be finite (not NaN/inf)")
     return arr
 
 
-def _id_kind(series: pd.Series) -> str:
-    return "integer" if pd.api.types.is_integer_dtype(series) else "string"
-
-
-def _check_same_id_kind(frames: dict[str, pd.DataFrame], col: str, label: str) -> None:
-    kinds = {d: _id_kind(f[col]) for d, f in frames.items()}
+def _check_same_id_kind(frames: dict[str, dict[str, np.ndarray]], label: str) -> None:
+    kinds = {d: "integer" if f["user"].dtype.kind == "i" else "string" for d, f in frames.items()}
     if len(set(kinds.values())) > 1:
-        raise TypeError(f"The {label!r} column holds {kinds} ids: the same user must have the same "
-                        f"id in every domain, so convert all of them to one type (e.g. .astype(str)).")
+        odd = next(d for d, k in kinds.items() if list(kinds.values()).count(k) == 1) \
+            if len(kinds) > 2 else list(kinds)[-1]
+        raise TypeError(f"Domain {odd!r}, column {label!r}, row 0: {kinds[odd]} user ids "
+                        f"(got {frames[odd]['user'][0]!r}) while the domains hold {kinds} ids. "
+                        f"The same user must have the same id in every domain: convert all of "
+                        f"them to one type (e.g. .astype(str)).")
+
+
+def _as_list(raw: Any) -> list:
+    """One id or an iterable of ids as a list (a string is one id)."""
+    if isinstance(raw, (str, bytes)) or np.ndim(raw) == 0:
+        return [raw]
+    return list(raw)
+
+
+def _lookup(index: pd.Index, raw: list) -> np.ndarray:
+    """Positions of ``raw`` ids in ``index``; -1 for unknown ids or ids of another type."""
+    if not raw:
+        return np.empty(0, dtype=np.int64)
+    query = pd.Index(raw, dtype=index.dtype) if _same_kind(raw, index) else pd.Index(raw, dtype=object)
+    return index.get_indexer(query).astype(np.int64)
 
 
 def _same_kind(raw: list, index: pd.Index) -> bool:
@@ -359,28 +418,41 @@ def _same_kind(raw: list, index: pd.Index) -> bool:
         else all(isinstance(r, str) for r in raw)
 
 
-def _collapse_duplicates(domain: str, frame: pd.DataFrame) -> pd.DataFrame:
+def _collapse_duplicates(domain: str, frame: pd.DataFrame, n_items: int) -> pd.DataFrame:
+    """Drop repeated ``(user, item)`` rows, keeping the latest (by time, then position) or the first.
+
+    Vectorised on one int64 key per row; a sort finds whether there are any
+    duplicates at all, and only the duplicated rows are ordered by time.
+    """
+    key = frame["user"].to_numpy() * np.int64(max(1, n_items)) + frame["item"].to_numpy()
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return frame
+    rows = np.flatnonzero(pd.Series(key).isin(repeated).to_numpy())
+    sub = key[rows]
     if "time" in frame:
-        order = np.lexsort((np.arange(len(frame)), frame["time"].to_numpy()))
-        frame = frame.iloc[order]
-        keep = "last"
+        order = np.lexsort((rows, frame["time"].to_numpy()[rows], sub))
+        last = np.r_[sub[order][1:] != sub[order][:-1], True]
     else:
-        keep = "first"
-    dup = frame.duplicated(["user", "item"], keep=keep)
-    n = int(dup.sum())
-    if n:
-        log.info("Domain %r: collapsed %d duplicate (user, item) rows.", domain, n)
-        frame = frame[~dup.to_numpy()]
-    if "time" in frame:
-        frame = frame.sort_index(kind="stable")
-    return frame.reset_index(drop=True)
+        order = np.argsort(sub, kind="stable")
+        last = np.r_[True, sub[order][1:] != sub[order][:-1]]  # the first of each group
+    drop = rows[order[~last]]
+    log.info("Domain %r: collapsed %d duplicate (user, item) rows (kept the %s).", domain,
+             len(drop), "latest by time" if "time" in frame else "first")
+    keep = np.ones(len(frame), dtype=bool)
+    keep[drop] = False
+    return frame[keep].reset_index(drop=True)
 
 
 def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = True,
-               domain: str | None = None, needed: list | None = None) -> pd.DataFrame:
+               domain: str | None = None, needed: list | None = None,
+               id_columns: list | None = None) -> pd.DataFrame:
     """Read a delimited interactions file, sniffing the delimiter when ``sep`` is None.
 
-    Raises ValueError naming the file when it is missing, empty or lacks a column.
+    Columns are named by their header, or ``"0"``, ``"1"``, ... with ``header=False``;
+    ``id_columns`` are read as text. Raises ValueError naming the file when it is
+    missing, empty, unparsable or lacks a ``needed`` column.
     """
     label = f"Domain {domain!r}: file" if domain else "File"
     path = os.fspath(path)
@@ -392,7 +464,8 @@ def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = T
         sep = next((s for s in ("\t", "::", ",", ";") if s in first), r"\s+")
     try:
         frame = pd.read_csv(path, sep=sep, header=0 if header else None,
-                            engine="python" if len(sep) > 1 else "c")
+                            dtype={c: str for c in id_columns or []},
+                            engine="python" if len(sep) > 1 and sep != r"\s+" else "c")
     except pd.errors.EmptyDataError:
         raise ValueError(f"{label} {path!r} is empty.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -403,6 +476,16 @@ def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = T
             raise ValueError(f"{label} {path!r} has no column {col!r}; it has {list(frame.columns)}"
                              + ("" if header else " (header=False: columns are numbered from 0)") + ".")
     return frame
+
+
+def _plain_integers(values: pd.Series) -> bool:
+    """Whether a text column holds only integers written without sign, spaces or leading zeros
+    (so that converting them to int64 loses nothing)."""
+    if pd.api.types.is_integer_dtype(values):
+        return True
+    if values.isna().any():
+        return False
+    return bool(values.astype(str).str.fullmatch(r"-?(?:0|[1-9][0-9]{0,17})").all())
 
 
 def pair_shared_counts(data: CrossDomainData) -> pd.DataFrame:

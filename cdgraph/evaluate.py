@@ -48,12 +48,12 @@ def evaluate_scores(score_users: Callable[[Tensor], Tensor],
                          f"nothing to evaluate.")
     num_items = split.data.num_items(target)
     train = split.train[target]
-    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64))
-    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64))
-    users = torch.from_numpy(held["user"].to_numpy(np.int64))
-    items = torch.from_numpy(held["item"].to_numpy(np.int64))
+    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64, copy=True))
+    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64, copy=True))
+    users = torch.from_numpy(held["user"].to_numpy(np.int64, copy=True))
+    items = torch.from_numpy(held["item"].to_numpy(np.int64, copy=True))
     ks = (k,) if isinstance(k, int) else tuple(k)
-    candidates = torch.from_numpy(np.unique(train["item"].to_numpy(np.int64)))
+    candidates = torch.from_numpy(np.unique(train["item"].to_numpy(np.int64, copy=True)))
     if protocol == "classification":
         return classification(score_pairs, users, items, num_items, exclude_users=ex_u,
                               exclude_items=ex_i, candidates=candidates, seed=seed,
@@ -96,10 +96,10 @@ def draw_negatives(split: Split, on: str, num_negatives: int, seed: int = 0) -> 
     from the target's train items the user has not interacted with; ``-1`` pads rows
     of users with fewer valid candidates."""
     held, train = split.part(on), split.train[split.target]
-    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64))
-    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64))
-    return sample_negatives(torch.from_numpy(held["user"].to_numpy(np.int64)),
-                            torch.from_numpy(held["item"].to_numpy(np.int64)),
+    ex_u = torch.from_numpy(train["user"].to_numpy(np.int64, copy=True))
+    ex_i = torch.from_numpy(train["item"].to_numpy(np.int64, copy=True))
+    return sample_negatives(torch.from_numpy(held["user"].to_numpy(np.int64, copy=True)),
+                            torch.from_numpy(held["item"].to_numpy(np.int64, copy=True)),
                             split.data.num_items(split.target), num_negatives, ex_u, ex_i,
-                            candidates=torch.from_numpy(np.unique(train["item"].to_numpy(np.int64))),
+                            candidates=torch.from_numpy(np.unique(train["item"].to_numpy(np.int64, copy=True))),
                             seed=seed, allow_fewer=True).numpy()

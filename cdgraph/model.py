@@ -205,7 +205,7 @@ def _cutoff(metric: str) -> list[int]:
 
 def _ids_out(index: pd.Index) -> dict[str, Any]:
     if pd.api.types.is_integer_dtype(index.dtype):
-        return {"kind": "int", "values": torch.from_numpy(index.to_numpy(np.int64))}
+        return {"kind": "int", "values": torch.from_numpy(index.to_numpy(np.int64, copy=True))}
     return {"kind": "str", "values": [str(v) for v in index]}
 
 

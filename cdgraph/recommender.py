@@ -105,7 +105,7 @@ class Recommender:
                 if exclude_seen:
                     rows = seen[seen["user"].isin(chunk.numpy())]
                     pos = pd.Index(chunk.numpy()).get_indexer(rows["user"].to_numpy())
-                    scores[torch.from_numpy(pos), torch.from_numpy(rows["item"].to_numpy())] = -torch.inf
+                    scores[torch.from_numpy(pos), torch.from_numpy(rows["item"].to_numpy(np.int64, copy=True))] = -torch.inf
                 top = torch.topk(scores, k, dim=1)
                 valid = torch.isfinite(top.values)
                 r = np.repeat(np.arange(len(chunk)), k)[valid.flatten().numpy()]

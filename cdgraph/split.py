@@ -71,15 +71,19 @@ class Split:
         return frame
 
     def check(self) -> None:
-        """Assert the split's invariants: no held-out pair in train, valid and test disjoint."""
+        """Raise ValueError unless no held-out pair is in train and valid and test are disjoint."""
         self.data.check_domain(self.target)
-        n_items = self.data.num_items(self.target)
+        n_items = np.int64(max(1, self.data.num_items(self.target)))
         key = lambda f: f["user"].to_numpy(np.int64) * n_items + f["item"].to_numpy(np.int64)  # noqa: E731
-        train, valid, test = key(self.train[self.target]), key(self.valid), key(self.test)
+        train = pd.Series(key(self.train[self.target]))
+        valid, test = key(self.valid), key(self.test)
         for name, held in (("valid", valid), ("test", test)):
-            if np.isin(held, train).any():
-                raise ValueError(f"Split of {self.target!r}: a {name} interaction also appears in train.")
-        if np.isin(valid, test).any():
+            clash = train.isin(held).to_numpy()
+            if clash.any():
+                row = self.train[self.target].iloc[int(np.argmax(clash))]
+                raise ValueError(f"Split of {self.target!r}: the {name} interaction (user {row['user']}, "
+                                 f"item {row['item']}) also appears in train.")
+        if len(valid) and len(test) and pd.Series(valid).isin(test).any():
             raise ValueError(f"Split of {self.target!r}: valid and test share an interaction.")
 
     def summary(self) -> pd.DataFrame:
@@ -96,13 +100,14 @@ class Split:
 
 
 def _others_train(data: CrossDomainData, target: str) -> dict[str, pd.DataFrame]:
-    return {d: data.interactions(d).drop(columns="part", errors="ignore")
+    return {d: data._inter[d].drop(columns="part", errors="ignore").copy()
             for d in data.domains if d != target}
 
 
-def _make(data: CrossDomainData, target: str, frame: pd.DataFrame, label: np.ndarray,
-          kind: str, cold: np.ndarray | None = None, **info: Any) -> Split:
-    frame = frame.drop(columns="part", errors="ignore")
+def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str,
+          cold: np.ndarray | None = None, **info: Any) -> Split:
+    """A split of ``target`` from one label per target row (0 train, 1 valid, 2 test)."""
+    frame = data._inter[target].drop(columns="part", errors="ignore")
     train = _others_train(data, target)
     train[target] = frame[label == 0].reset_index(drop=True)
     train = {d: train[d] for d in data.domains}
@@ -111,87 +116,109 @@ def _make(data: CrossDomainData, target: str, frame: pd.DataFrame, label: np.nda
                  cold_users=np.empty(0, np.int64) if cold is None else cold, kind=kind, info=info)
 
 
-def _order_within_users(frame: pd.DataFrame, rng: np.random.Generator, by_time: bool):
-    """Rank of each row within its user, 0 = last (latest), and the user's row count."""
-    tiebreak = rng.random(len(frame))
-    keys = (tiebreak, frame["time"].to_numpy(), frame["user"].to_numpy()) if by_time \
-        else (tiebreak, frame["user"].to_numpy())
-    order = np.lexsort(keys)
-    users = frame["user"].to_numpy()[order]
-    sizes = np.bincount(users)[users]
-    starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
-    pos = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
-    from_end = np.empty(len(frame), np.int64)
-    count = np.empty(len(frame), np.int64)
-    from_end[order] = sizes - 1 - pos
-    count[order] = sizes
-    return from_end, count
+def _order_within_users(users: np.ndarray, rng: np.random.Generator,
+                        time: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each row within its user (0 = last: the latest by ``time``, or last in a
+    seeded random order; time ties are broken at random) and the user's row count.
+
+    Sorts once on a unique int64 key ``user * n + rank`` where ``rank`` is each row's
+    position in a random (or time-then-random) global order: unique keys make the
+    result independent of the sort algorithm, hence reproducible across machines.
+    """
+    n = len(users)
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    perm = rng.permutation(n)
+    if time is not None:
+        perm = perm[np.argsort(time[perm], kind="stable")]
+    rank = np.empty(n, np.int64)
+    rank[perm] = np.arange(n, dtype=np.int64)
+    n_users = int(users.max()) + 1
+    if n_users * n < 2 ** 62:
+        order = np.argsort(users.astype(np.int64) * n + rank)
+    else:  # too large for one key
+        order = np.lexsort((rank, users))
+    sorted_users = users[order]
+    sizes = np.bincount(users, minlength=n_users)
+    starts = np.cumsum(sizes) - sizes
+    pos = np.arange(n, dtype=np.int64) - starts[sorted_users]
+    from_end = np.empty(n, np.int64)
+    from_end[order] = sizes[sorted_users] - 1 - pos
+    return from_end, sizes[users]
+
+
+def _target_users(data: CrossDomainData, target: str) -> np.ndarray:
+    return data._inter[data.check_domain(target)]["user"].to_numpy()
 
 
 def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool = True) -> Split:
     """Hold out each target user's last interaction for test and the one before for valid.
 
-    "Last" is by the time column when the data has one (ties broken at random),
-    else a seeded random pick. A user needs at least 3 target interactions (2 with
-    ``valid=False``) to be held out; users with fewer stay wholly in train.
+    "Last" is by the time column when the data has one (ties broken at random,
+    seeded), else a seeded random pick. A user needs at least 3 target
+    interactions (2 with ``valid=False``) to be held out; users with fewer stay
+    wholly in train. The other domains go whole into train.
     """
-    data.check_domain(target)
-    frame = data.interactions(target)
-    rng = np.random.default_rng(seed)
-    from_end, count = _order_within_users(frame, rng, data.has_time)
-    need = 3 if valid else 2
-    label = np.zeros(len(frame), np.int8)
-    eligible = count >= need
+    users = _target_users(data, target)
+    time = data._inter[target]["time"].to_numpy() if "time" in data._inter[target] else None
+    from_end, count = _order_within_users(users, np.random.default_rng(seed), time)
+    eligible = count >= (3 if valid else 2)
+    label = np.zeros(len(users), np.int8)
     label[eligible & (from_end == 0)] = 2
     if valid:
         label[eligible & (from_end == 1)] = 1
-    return _make(data, target, frame, label, "leave_one_out", seed=seed)
+    return _make(data, target, label, "leave_one_out", seed=seed, by_time=time is not None)
 
 
 def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float = 0.1,
           seed: int = 0) -> Split:
     """Split each target user's interactions at random into train / valid / test shares.
 
-    Each user keeps ``max(1, floor(n * train))`` interactions in train and
-    ``floor(n * valid)`` in valid; the rest go to test.
+    A user with ``n`` target interactions keeps ``max(1, floor(n * train))`` of them
+    in train and ``min(floor(n * valid), n - n_train)`` in valid; the rest go to test.
     """
     if not (0 < train <= 1 and 0 <= valid < 1 and train + valid <= 1 + 1e-9):
         raise ValueError(f"ratio split needs 0 < train <= 1, 0 <= valid and train + valid <= 1; "
                          f"got train={train}, valid={valid}.")
-    data.check_domain(target)
-    frame = data.interactions(target)
-    from_end, count = _order_within_users(frame, np.random.default_rng(seed), by_time=False)
+    users = _target_users(data, target)
+    from_end, count = _order_within_users(users, np.random.default_rng(seed))
     n_train = np.maximum(1, np.floor(count * train + 1e-9)).astype(np.int64)
-    n_valid = np.floor(count * valid + 1e-9).astype(np.int64)
-    n_valid = np.minimum(n_valid, count - n_train)
+    n_valid = np.minimum(np.floor(count * valid + 1e-9).astype(np.int64), count - n_train)
     pos = count - 1 - from_end
     label = np.where(pos < n_train, 0, np.where(pos < n_train + n_valid, 1, 2)).astype(np.int8)
-    return _make(data, target, frame, label, "ratio", seed=seed, train=train, valid=valid)
+    return _make(data, target, label, "ratio", seed=seed, train=train, valid=valid)
 
 
 def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: int = 0) -> Split:
     """Make a ``fraction`` of the shared users cold in the target domain.
 
-    The chosen users (shared: active in the target and in another domain) have
-    *all* their target interactions held out, each at random to valid or test
-    (as in CDRIB, Cao et al., ICDE 2022); their other domains stay in train.
+    ``round(fraction * n_shared)`` users are drawn (seeded) among the *shared* users
+    (active in the target and in at least one other domain). All their target
+    interactions are held out; the cold users are split in two halves, one whose
+    interactions form valid and one whose interactions form test, as in CDRIB
+    (Cao et al., "Cross-Domain Recommendation to Cold-Start Users via Variational
+    Information Bottleneck", ICDE 2022). Their other domains stay in train.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}.")
-    data.check_domain(target)
-    frame = data.interactions(target)
-    others = np.unique(np.concatenate([data.users(d) for d in data.domains if d != target]))
-    shared = np.intersect1d(data.users(target), others, assume_unique=True)
-    rng = np.random.default_rng(seed)
+    users = _target_users(data, target)
+    in_others = np.zeros(data.num_users, dtype=bool)
+    for d in data.domains:
+        if d != target:
+            in_others[data._inter[d]["user"].to_numpy()] = True
+    shared = data.users(target)
+    shared = shared[in_others[shared]]
     n_cold = int(round(fraction * len(shared)))
     if n_cold == 0:
         raise ValueError(f"cold_start on {target!r}: {len(shared)} shared users and fraction "
                          f"{fraction} make no cold user; raise the fraction.")
-    cold = np.sort(rng.choice(shared, size=n_cold, replace=False))
-    is_cold = np.isin(frame["user"].to_numpy(), cold)
-    label = np.zeros(len(frame), np.int8)
-    label[is_cold] = np.where(rng.random(int(is_cold.sum())) < 0.5, 1, 2)
-    return _make(data, target, frame, label, "cold_start", cold=cold, seed=seed, fraction=fraction)
+    rng = np.random.default_rng(seed)
+    cold = rng.permutation(shared)[:n_cold]
+    valid_users, test_users = np.sort(cold[:n_cold // 2]), np.sort(cold[n_cold // 2:])
+    label = np.zeros(len(users), np.int8)
+    label[np.isin(users, valid_users)] = 1
+    label[np.isin(users, test_users)] = 2
+    return _make(data, target, label, "cold_start", cold=np.sort(cold), seed=seed, fraction=fraction)
 
 
 def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True,
@@ -201,44 +228,58 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     Train holds every domain's ``train`` rows; valid and test are the target's
     shipped ``valid``/``test`` rows. Held-out rows of the other domains are
     left out, as in the papers that ship these splits. When the target ships no
-    validation rows and ``valid_from_train`` is True, one random train interaction
-    per user with at least 3 of them is moved to valid (seeded), so that early
-    stopping never looks at test.
+    validation rows and ``valid_from_train`` is True, each user with at least 2
+    target train interactions gives one of them to valid (the latest by time when
+    the data has a time column, else a seeded random one), so that early stopping
+    never looks at test.
     """
     data.check_domain(target)
     if not data.has_split:
-        raise ValueError(f"Dataset {data.name or '(unnamed)'} ships no split. Use "
-                         f"cdgraph.split.leave_one_out, ratio or cold_start instead.")
-    frame = data.interactions(target)
+        raise ValueError(f"predefined split of {target!r}: dataset {data.name or '(unnamed)'} has no "
+                         f"split column. Build it with CrossDomainData.from_frames(..., split=<column "
+                         f"of 'train'/'valid'/'test' labels>), or use cdgraph.split.leave_one_out, "
+                         f"ratio or cold_start instead.")
+    frame = data._inter[target]
     part = frame["part"].to_numpy()
     label = np.select([part == "train", part == "valid", part == "test"], [0, 1, 2]).astype(np.int8)
+    carved = False
     if valid_from_train and not (label == 1).any():
-        train_rows = np.flatnonzero(label == 0)
-        from_end, count = _order_within_users(frame.iloc[train_rows], np.random.default_rng(seed), False)
-        label[train_rows[(count >= 3) & (from_end == 0)]] = 1
-    train = {d: data.interactions(d) for d in data.domains}
+        rows = np.flatnonzero(label == 0)
+        time = frame["time"].to_numpy()[rows] if "time" in frame else None
+        from_end, count = _order_within_users(frame["user"].to_numpy()[rows],
+                                              np.random.default_rng(seed), time)
+        label[rows[(count >= 2) & (from_end == 0)]] = 1
+        carved = True
     train = {d: f[f["part"].to_numpy() == "train"].drop(columns="part").reset_index(drop=True)
-             for d, f in train.items()}
+             for d, f in data._inter.items() if d != target}
     frame = frame.drop(columns="part")
     train[target] = frame[label == 0].reset_index(drop=True)
+    train = {d: train[d] for d in data.domains}
     test = frame[label == 2].reset_index(drop=True)
     cold = data.meta.get("cold_users", {}).get(target)
-    negatives = None
     fixed = data.meta.get("test_negatives", {}).get(target)
-    if fixed is not None:
-        negatives = _align_negatives(test, fixed)
+    negatives = None if fixed is None else _align_negatives(test, fixed)
     return Split(data, target, train, frame[label == 1].reset_index(drop=True), test,
                  cold_users=np.empty(0, np.int64) if cold is None else np.asarray(cold, np.int64),
-                 kind="predefined", test_negatives=negatives, info={"seed": seed})
+                 kind="predefined", test_negatives=negatives,
+                 info={"seed": seed, "valid_from_train": carved})
 
 
 def _align_negatives(test: pd.DataFrame, fixed: pd.DataFrame) -> np.ndarray:
-    """Rows of fixed negatives (columns user, item, negatives) matched to test rows by (user, item)."""
-    lookup = {(u, i): n for u, i, n in zip(fixed["user"], fixed["item"], fixed["negatives"])}
-    width = max(len(n) for n in fixed["negatives"])
+    """Fixed negatives (columns user, item, negatives) matched to test rows by (user, item);
+    one row per test row, ``-1`` pads (and fills rows without negatives)."""
+    lengths = fixed["negatives"].map(len).to_numpy()
+    width = int(lengths.max()) if len(lengths) else 0
+    table = np.full((len(fixed), width), -1, dtype=np.int64)
+    if width:
+        table[np.arange(width) < lengths[:, None]] = np.concatenate(
+            [np.asarray(n, dtype=np.int64) for n in fixed["negatives"]])
+    index = pd.MultiIndex.from_arrays([fixed["user"].to_numpy(np.int64), fixed["item"].to_numpy(np.int64)])
+    if not index.is_unique:  # a repeated pair: its last row wins
+        last = ~index.duplicated(keep="last")
+        index, table = index[last], table[last]
+    rows = index.get_indexer(pd.MultiIndex.from_arrays([test["user"].to_numpy(np.int64),
+                                                        test["item"].to_numpy(np.int64)]))
     out = np.full((len(test), width), -1, dtype=np.int64)
-    for row, (u, i) in enumerate(zip(test["user"].to_numpy(), test["item"].to_numpy())):
-        negs = lookup.get((u, i))
-        if negs is not None:
-            out[row, :len(negs)] = negs
+    out[rows >= 0] = table[rows[rows >= 0]]
     return out

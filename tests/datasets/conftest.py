@@ -9,27 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def find_mirror() -> Path | None:
-    """$CDGRAPH_DATA, else ../shared/data next to the repository; None if neither holds the data."""
-    for candidate in (os.environ.get("CDGRAPH_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "amazon_disencdr").is_dir():
-            return Path(candidate)
-    return None
-
-
-@pytest.fixture(scope="session")
-def mirror() -> Path:
-    root = find_mirror()
-    if root is None:
-        message = ("Mirrored datasets not found: set CDGRAPH_DATA to a folder with the upstream "
-                   "layout (amazon_disencdr/, amazon_cdrib_coldstart/, douban_gadtcdr/).")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return root
+from tests.conftest import find_mirror  # noqa: F401  (re-exported for these tests)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

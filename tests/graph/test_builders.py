@@ -160,7 +160,7 @@ def test_options_ignored_for_object_are_logged(tiny, caplog):
 
 
 def test_user_module_builder(synthetic):
-    import custom_builder  # noqa: F401  (registers "liked-only" from outside cdgraph)
+    from . import custom_builder  # noqa: F401  (registers "liked-only" from outside cdgraph)
 
     assert "liked-only" in available_builders()
     graph = build_graph("liked-only", synthetic, threshold=4)
