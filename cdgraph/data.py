@@ -109,13 +109,13 @@ class CrossDomainData:
     def read(cls, paths: Mapping[str, str | os.PathLike], user: str | int = "user",
              item: str | int = "item", rating: str | int | None = None,
              time: str | int | None = None, sep: str | None = None, header: bool = True,
-             name: str | None = None) -> "CrossDomainData":
+             name: str | None = None, split: str | int | None = None) -> "CrossDomainData":
         """Read one delimited file (CSV, TSV, ...) per domain.
 
         Args:
             paths (dict[str, path]): Domain name -> file.
-            user, item, rating, time: Column names, or 0-based column positions
-                when ``header=False``.
+            user, item, rating, time, split: Column names, or 0-based column positions
+                when ``header=False`` (see :meth:`from_frames` for their roles).
             sep (str, optional): Delimiter; sniffed from the file when ``None``
                 (tab, comma, ``::``, ``;`` or whitespace).
             header (bool): Whether the first line holds column names.
@@ -130,7 +130,7 @@ class CrossDomainData:
         if len(paths) < 2:
             raise ValueError(f"Cross-domain data needs at least two domains, got {len(paths)}: "
                              f"{list(paths)}. Pass one file per domain.")
-        needed = [c for c in (user, item, rating, time) if c is not None]
+        needed = [c for c in (user, item, rating, time, split) if c is not None]
         frames = {domain: read_table(path, sep=sep, header=header, domain=domain, needed=needed,
                                      id_columns=[user, item])
                   for domain, path in paths.items()}
@@ -145,7 +145,8 @@ class CrossDomainData:
                 f[item] = f[item].astype(np.int64)
         return cls.from_frames(frames, user=user, item=item,
                                rating=None if rating is None else str(rating),
-                               time=None if time is None else str(time), name=name)
+                               time=None if time is None else str(time),
+                               split=None if split is None else str(split), name=name)
 
     # ------------------------------------------------------------- accessors
     @property

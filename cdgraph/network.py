@@ -75,7 +75,7 @@ class Network(nn.Module):
         terms["l2"] = l2 * reg
         batch_users = torch.cat(all_users)
         for a in self.alignments:
-            terms[f"align:{a.registered_name}"] = a(encoded, batch_users, ctx)
+            terms[f"align:{a.registered_name}"] = a(encoded, batch_users, ctx, batch)
         extra = self.encoder.regularization()
         if extra is not None:
             terms["encoder"] = extra

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .base import (ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Alignment, Encoded, Encoder, Fusion,
                    GraphContext, Scorer, init_table, register_alignment, register_encoder,
                    register_fusion, register_scorer)
-from .alignment import AdversarialAlignment, ContrastiveAlignment, WeightSharing
+from .alignment import AdversarialAlignment, ContrastiveAlignment, GraphContrastive, WeightSharing
 from .bitgcf import BiTGCFEncoder
 from .fusion import ConcatMLP, ElementwiseAttention, TargetOnly, WeightedAverage
 from .hetero import GATEncoder, SAGEEncoder
@@ -21,7 +21,7 @@ from .scorers import DotScorer, MLPScorer
 __all__ = [
     "ALIGNMENTS", "ENCODERS", "FUSIONS", "SCORERS", "Alignment", "Encoded", "Encoder", "Fusion",
     "GraphContext", "Scorer", "init_table", "register_alignment", "register_encoder",
-    "register_fusion", "register_scorer", "AdversarialAlignment", "ContrastiveAlignment",
+    "register_fusion", "register_scorer", "AdversarialAlignment", "ContrastiveAlignment", "GraphContrastive",
     "WeightSharing", "BiTGCFEncoder", "ConcatMLP", "ElementwiseAttention", "TargetOnly",
     "WeightedAverage", "LightGCNEncoder", "GATEncoder", "SAGEEncoder", "Block", "normalized_blocks", "DotScorer", "MLPScorer",
 ]

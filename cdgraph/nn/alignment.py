@@ -36,7 +36,8 @@ class WeightSharing(_PairAlignment):
     encoders with per-domain user tables (``bitgcf``, ``lightgcn`` with ``specific=True``).
     """
 
-    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext) -> Tensor:
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext,
+                batch: dict | None = None) -> Tensor:
         u = self.shared_users(users)
         if u.numel() == 0:
             return encoded.ego_users[self.target].sum() * 0
@@ -78,7 +79,8 @@ class AdversarialAlignment(_PairAlignment):
         self.disc = nn.Sequential(nn.Linear(dim, self.hidden), nn.ReLU(),
                                   nn.Linear(self.hidden, len(ctx.domains)))
 
-    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext) -> Tensor:
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext,
+                batch: dict | None = None) -> Tensor:
         u = self.shared_users(users)
         x = torch.cat([encoded.users[d][u] for d in ctx.domains])
         y = torch.arange(len(ctx.domains), device=x.device).repeat_interleave(u.numel())
@@ -109,7 +111,8 @@ class ContrastiveAlignment(_PairAlignment):
         super().__init__(weight)
         self.temperature, self.max_users = temperature, max_users
 
-    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext) -> Tensor:
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext,
+                batch: dict | None = None) -> Tensor:
         u = self.shared_users(users)[: self.max_users]
         t = F.normalize(encoded.users[self.target][u], dim=1)
         if u.numel() < 2:
@@ -119,4 +122,57 @@ class ContrastiveAlignment(_PairAlignment):
         for s in self.sources:
             logits = t @ F.normalize(encoded.users[s][u], dim=1).t() / self.temperature
             loss = loss + F.cross_entropy(logits, labels)
+        return self.weight * loss
+
+
+def info_nce(a: Tensor, b: Tensor, temperature: float) -> Tensor:
+    """InfoNCE of row ``k`` of ``a`` against row ``k`` of ``b``, the other rows of ``b`` as negatives."""
+    a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    logits = a @ b.t() / temperature
+    return F.cross_entropy(logits, torch.arange(a.size(0), device=a.device))
+
+
+@register_alignment("graph-contrastive")
+class GraphContrastive(Alignment):
+    r"""Contrast each node's joint-graph embedding with its single-domain-graph embedding.
+
+    Graph contrastive learning in the manner of SGL (Wu et al., "Self-supervised Graph
+    Learning for Recommendation", SIGIR 2021), with the cross-domain structure as the
+    augmentation: one view of a node is its LightGCN embedding on the joint graph
+    (shared users bridging the domains), the other its embedding on its own domain's
+    graph alone. For the step's users and positive items of each domain :math:`d`,
+
+    .. math::
+        \mathcal{L} = \sum_d \mathrm{InfoNCE}(Z^{joint}_{U_B}, Z^{d}_{U_B})
+                    + \mathrm{InfoNCE}(E^{joint}_{I_B}, E^{d}_{I_B})
+
+    so that what a shared user reveals elsewhere shapes the embedding while the
+    node stays recognisable from its own domain alone. Needs the ``lightgcn``
+    encoder with ``views="dual"``.
+
+    Args:
+        weight (float): Loss weight. (default: 0.1)
+        temperature (float): InfoNCE temperature. (default: 0.2)
+        max_nodes (int): At most this many users (and items) per domain and step. (default: 4096)
+        domains (str): ``"all"`` or ``"target"``: whose nodes are contrasted. (default: ``"all"``)
+    """
+
+    def __init__(self, weight: float = 0.1, temperature: float = 0.2, max_nodes: int = 4096,
+                 domains: str = "all") -> None:
+        super().__init__(weight)
+        self.temperature, self.max_nodes, self.domains = temperature, max_nodes, domains
+
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext,
+                batch: dict | None = None) -> Tensor:
+        if not encoded.aux:
+            raise ValueError("The graph-contrastive alignment needs single-domain views: use "
+                             "encoder='lightgcn' with encoder_options={'views': 'dual'}.")
+        loss = encoded.items[ctx.target].sum() * 0
+        for d, (u, pos, _) in (batch or {}).items():
+            if self.domains == "target" and d != ctx.target:
+                continue
+            u = torch.unique(u)[: self.max_nodes]
+            i = torch.unique(pos)[: self.max_nodes]
+            loss = loss + info_nce(encoded.users[d][u], encoded.aux[f"users:{d}"][u], self.temperature)
+            loss = loss + info_nce(encoded.items[d][i], encoded.aux[f"items:{d}"][i], self.temperature)
         return self.weight * loss

@@ -68,6 +68,7 @@ class Encoded:
     items: dict[str, Tensor]
     ego_users: dict[str, Tensor]
     ego_items: dict[str, Tensor]
+    aux: dict[str, Tensor] = field(default_factory=dict)
 
 
 class Encoder(nn.Module):
@@ -144,7 +145,8 @@ class Scorer(nn.Module):
 class Alignment(nn.Module):
     """Base class of alignment losses between a user's domain views.
 
-    ``forward(encoded, users, ctx) -> Tensor`` (a scalar, already weighted).
+    ``forward(encoded, users, ctx, batch=None) -> Tensor`` (a scalar, already weighted);
+    ``batch`` maps each domain to its ``(users, positives, negatives)`` of the step.
 
     Args:
         weight (float): Multiplier of the loss.
@@ -157,7 +159,8 @@ class Alignment(nn.Module):
     def setup(self, ctx: GraphContext, dim: int, encoder: Encoder) -> None:
         self.ctx_domains = ctx.domains
 
-    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext) -> Tensor:  # pragma: no cover
+    def forward(self, encoded: Encoded, users: Tensor, ctx: GraphContext,
+                batch: dict | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
 

@@ -28,12 +28,16 @@ class LightGCNEncoder(Encoder):
       :math:`d`), on top of the shared layer-0 embedding (plus a domain-specific
       table :math:`P_d` when ``specific=True``):
       :math:`X_d = \frac{1}{L+1}\big(S + P_d + \sum_{l=1}^{L} \tilde A^{(d)}_{UI} E_d^{(l-1)}\big)`.
-      A fusion head then learns how much each domain's evidence should count.
+      A fusion head then learns how much each domain's evidence should count;
+    * ``views="dual"``: views as with ``"joint"``; in addition every domain is
+      propagated on its own graph alone (same tables, its own normalisation), and
+      those single-domain embeddings go to ``Encoded.aux`` (``"users:<d>"``,
+      ``"items:<d>"``) for the ``graph-contrastive`` alignment loss.
 
     Args:
         dim (int): Embedding size. (default: 64)
         layers (int): Propagation layers :math:`L`. (default: 3)
-        views (str): ``"split"`` or ``"joint"``. (default: ``"split"``)
+        views (str): ``"split"``, ``"joint"`` or ``"dual"``. (default: ``"split"``)
         specific (bool): Add a domain-specific user table per domain. (default: False)
         graph (str): ``"joint"`` (all domains) or ``"target"`` (the target domain
             only: a single-domain LightGCN). (default: ``"joint"``)
@@ -42,8 +46,8 @@ class LightGCNEncoder(Encoder):
     def __init__(self, dim: int = 64, layers: int = 3, views: str = "split", specific: bool = False,
                  graph: str = "joint") -> None:
         super().__init__(dim, layers)
-        if views not in ("split", "joint"):
-            raise ValueError(f"views must be 'split' or 'joint', got {views!r}.")
+        if views not in ("split", "joint", "dual"):
+            raise ValueError(f"views must be 'split', 'joint' or 'dual', got {views!r}.")
         if graph not in ("joint", "target"):
             raise ValueError(f"graph must be 'joint' or 'target', got {graph!r}.")
         self.views, self.specific, self.graph = views, specific, graph
@@ -79,13 +83,27 @@ class LightGCNEncoder(Encoder):
             views = {d: user_sum * scale for d in self.domains}
         else:
             views = {d: (self.user + split_sum[d]) * scale for d in self.domains}
+        aux = self._single_domain(ctx) if self.views == "dual" else {}
         if self.specific:
             views = {d: views[d] + self.user_specific[d] * scale for d in self.domains}
         # a single-domain encoder still answers for every domain (with its one view)
         views = {d: views.get(d, views[self.domains[0]]) for d in self.all_domains}
         ego_users = {d: self.user_specific[d] if self.specific else self.user for d in self.domains}
         ego_users = {d: ego_users.get(d, self.user) for d in self.all_domains}
-        return Encoded(views, items_out, ego_users, {d: self.item[d] for d in self.domains})
+        return Encoded(views, items_out, ego_users, {d: self.item[d] for d in self.domains}, aux)
+
+    def _single_domain(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
+        """Each domain propagated on its own graph: the other view for graph-contrastive learning."""
+        own, out = ctx.blocks(joint=False), {}
+        for d in self.domains:
+            users, items = self.user, self.item[d]
+            user_sum, item_sum = users, items
+            for _ in range(self.layers):
+                users, items = own[d].users_from_items(items), own[d].items_from_users(users)
+                user_sum, item_sum = user_sum + users, item_sum + items
+            out[f"users:{d}"] = user_sum / (self.layers + 1)
+            out[f"items:{d}"] = item_sum / (self.layers + 1)
+        return out
 
     def _rescale(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
         """``sqrt(deg_all(u) / deg_d(u))``: turns a joint-normalised product into a per-domain one."""
