@@ -17,11 +17,12 @@ from .hetero import GATEncoder, SAGEEncoder
 from .lightgcn import LightGCNEncoder
 from .propagation import Block, normalized_blocks
 from .scorers import DotScorer, MLPScorer
+from .towers import TwoTowerEncoder
 
 __all__ = [
     "ALIGNMENTS", "ENCODERS", "FUSIONS", "SCORERS", "Alignment", "Encoded", "Encoder", "Fusion",
     "GraphContext", "Scorer", "init_table", "register_alignment", "register_encoder",
     "register_fusion", "register_scorer", "AdversarialAlignment", "ContrastiveAlignment", "GraphContrastive",
     "WeightSharing", "BiTGCFEncoder", "ConcatMLP", "ElementwiseAttention", "TargetOnly",
-    "WeightedAverage", "LightGCNEncoder", "GATEncoder", "SAGEEncoder", "Block", "normalized_blocks", "DotScorer", "MLPScorer",
+    "WeightedAverage", "LightGCNEncoder", "GATEncoder", "SAGEEncoder", "Block", "normalized_blocks", "DotScorer", "MLPScorer", "TwoTowerEncoder",
 ]
