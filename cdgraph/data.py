@@ -1,6 +1,7 @@
 """The cross-domain interaction data model: :class:`CrossDomainData`."""
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from itertools import combinations
@@ -282,9 +283,20 @@ def _clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> dic
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Domain {domain!r}: expected a pandas DataFrame, got {type(frame).__name__}.")
     for role, col in columns.items():
-        if col is not None and col not in frame.columns:
+        if col is None:
+            if role in ("user", "item"):
+                raise ValueError(f"The {role} column must be named, got None.")
+            continue
+        try:
+            hash(col)
+        except TypeError:
+            raise TypeError(f"The {role} column must be one column label, got {col!r}.") from None
+        if col not in frame.columns:
             raise ValueError(f"Domain {domain!r}: missing {role} column {col!r}; "
                              f"the frame has columns {list(map(str, frame.columns))}.")
+        if (frame.columns == col).sum() > 1:
+            raise ValueError(f"Domain {domain!r}: the {role} column {col!r} appears "
+                             f"{int((frame.columns == col).sum())} times; give columns unique names.")
     if len(frame) == 0:
         raise ValueError(f"Domain {domain!r} has no interactions: give every domain at least one row.")
     where = _Where(domain, frame.index)
@@ -328,8 +340,12 @@ _INT64_MAX = np.iinfo(np.int64).max
 def _clean_ids(where: _Where, values: pd.Series) -> np.ndarray:
     """Ids as an int64 array (integer ids) or an object array of str (string ids)."""
     where.check(values.isna().to_numpy(), values, "missing (NaN/None) id")
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the categories' values, row by row
+        values = pd.Series(np.asarray(values, dtype=object), index=values.index)
     if pd.api.types.is_bool_dtype(values):
         raise TypeError(f"{where}: ids must be integers or strings, not booleans.")
+    if values.dtype.kind in "mMc" or isinstance(values.dtype, (pd.PeriodDtype, pd.IntervalDtype)):
+        raise TypeError(f"{where}: ids must be integers or strings, not {values.dtype}.")
     if pd.api.types.is_integer_dtype(values):
         if pd.api.types.is_unsigned_integer_dtype(values):
             where.check(values.to_numpy() > _INT64_MAX, values, "integer id does not fit in 64 bits "
@@ -353,20 +369,36 @@ def _clean_ids(where: _Where, values: pd.Series) -> np.ndarray:
         except OverflowError:
             raise TypeError(f"{where}: integer ids must fit in 64 bits; store them as strings "
                             f"instead.") from None
-    types = values.map(type).to_numpy()
+    types = np.array([type(v).__name__ for v in values.to_numpy(dtype=object)], dtype=object)
     where.check(types != types[0], values, f"ids must all have one type (row 0 holds "
-                f"{types[0].__name__}); convert the column with .astype(str)", TypeError)
-    raise TypeError(f"{where}: ids must be integers or strings, got {types[0].__name__} "
+                f"{types[0]}); convert the column with .astype(str)", TypeError)
+    raise TypeError(f"{where}: ids must be integers or strings, got {types[0]} "
                     f"(row 0: {values.iloc[0]!r}).")
 
 
+_NOT_NUMBERS = {"datetime64", "datetime", "date", "time", "timedelta64", "timedelta", "period",
+                "interval", "complex", "bytes"}
+
+
+def _check_real(where: _Where, values: pd.Series, what: str) -> None:
+    """TypeError for dates, durations, periods, complex numbers or bytes where numbers belong
+    (``pd.to_numeric`` would silently turn them into numbers)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if values.dtype.kind in "mMc" or kind in _NOT_NUMBERS:
+        raise TypeError(f"{where}: {what} must be real numbers, got {kind} values "
+                        f"(row 0: {values.iloc[0]!r}).")
+
+
 def _clean_numeric(where: _Where, values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values):
+    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
         return values.to_numpy(dtype=np.float32)
+    _check_real(where, values, "ratings")
     coerced = pd.to_numeric(values, errors="coerce")
     where.check((coerced.isna() & values.notna()).to_numpy(), values, "a non-numeric rating")
     arr = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
     where.check(~np.isfinite(arr), values, "ratings must be finite numbers (not NaN/inf)")
+    where.check(np.abs(arr) > np.finfo(np.float32).max, values,
+                "rating too large for float32 (rescale the ratings)")
     return arr.astype(np.float32)
 
 
@@ -374,9 +406,20 @@ def _clean_time(where: _Where, values: pd.Series) -> np.ndarray:
     """Timestamps as int64 (datetimes in ns since the epoch) or float64."""
     if pd.api.types.is_datetime64_any_dtype(values):
         where.check(values.isna().to_numpy(), values, "missing timestamp")
-        return values.dt.as_unit("ns").astype("int64").to_numpy()
+        try:
+            return values.dt.as_unit("ns").astype("int64").to_numpy()
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            raise ValueError(f"{where}: timestamps must lie between the years 1677 and 2262 "
+                             f"(nanosecond datetimes); got {values.min()} .. {values.max()}.") from None
     if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        where.check(values.isna().to_numpy(), values, "missing timestamp")
+        if pd.api.types.is_unsigned_integer_dtype(values):
+            where.check(values.to_numpy(dtype=np.uint64) > _INT64_MAX, values,
+                        "timestamp does not fit in a signed 64-bit integer")
         return values.to_numpy(dtype=np.int64, copy=True)
+    if values.dtype.kind == "c" or pd.api.types.infer_dtype(values, skipna=True) in ("complex", "bytes"):
+        raise TypeError(f"{where}: timestamps must be real numbers or datetimes, got {values.dtype} "
+                        f"(row 0: {values.iloc[0]!r}).")
     coerced = pd.to_numeric(values, errors="coerce")
     where.check((coerced.isna() & values.notna()).to_numpy(), values,
                 "timestamps must be numeric or datetime (convert with pd.to_datetime)", TypeError)
@@ -397,26 +440,60 @@ def _check_same_id_kind(frames: dict[str, dict[str, np.ndarray]], label: str) ->
 
 
 def _as_list(raw: Any) -> list:
-    """One id or an iterable of ids as a list (a string is one id)."""
-    if isinstance(raw, (str, bytes)) or np.ndim(raw) == 0:
+    """One id or an iterable of ids (list, tuple, set, array, Series, generator) as a list;
+    a string is one id."""
+    if isinstance(raw, (str, bytes)):
         return [raw]
-    return list(raw)
+    if isinstance(raw, np.ndarray):
+        if raw.ndim > 1:
+            raise TypeError(f"Ids must be one id or a flat list of ids, got a {raw.ndim}-d array "
+                            f"of shape {raw.shape}.")
+        return [raw.item()] if raw.ndim == 0 else list(raw)
+    if isinstance(raw, (pd.Series, pd.Index)):
+        return list(raw)
+    if isinstance(raw, Mapping):
+        raise TypeError(f"Ids must be one id or a list of ids, got a {type(raw).__name__}.")
+    try:
+        return list(iter(raw))
+    except TypeError:
+        return [raw]
 
 
 def _lookup(index: pd.Index, raw: list) -> np.ndarray:
-    """Positions of ``raw`` ids in ``index``; -1 for unknown ids or ids of another type."""
+    """Positions of ``raw`` ids in ``index``; -1 for unknown ids or ids of another kind.
+
+    Integer ids match Python/NumPy integers and integral floats (as in :meth:`from_frames`),
+    string ids match strings; booleans, other types and out-of-range numbers are unknown.
+    """
     if not raw:
         return np.empty(0, dtype=np.int64)
-    query = pd.Index(raw, dtype=index.dtype) if _same_kind(raw, index) else pd.Index(raw, dtype=object)
-    return index.get_indexer(query).astype(np.int64)
+    for r in raw:
+        try:
+            hash(r)
+        except TypeError:
+            raise TypeError(f"Ids must be scalars (integers or strings), got {r!r} "
+                            f"({type(r).__name__}).") from None
+    if pd.api.types.is_integer_dtype(index.dtype):
+        ok = np.array([_as_int_id(r) is not None for r in raw], dtype=bool)
+        query = np.array([_as_int_id(r) if k else 0 for r, k in zip(raw, ok)], dtype=np.int64)
+    else:
+        ok = np.array([isinstance(r, str) for r in raw], dtype=bool)
+        query = np.array([r if k else "" for r, k in zip(raw, ok)], dtype=object)
+    idx = index.get_indexer(pd.Index(query, dtype=index.dtype)).astype(np.int64)
+    idx[~ok] = -1
+    return idx
 
 
-def _same_kind(raw: list, index: pd.Index) -> bool:
-    if not raw:
-        return True
-    ints = pd.api.types.is_integer_dtype(index.dtype)
-    return all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) for r in raw) if ints \
-        else all(isinstance(r, str) for r in raw)
+def _as_int_id(r: Any) -> int | None:
+    """``r`` as a 64-bit integer id, or None when it cannot be one."""
+    if isinstance(r, (bool, np.bool_)):
+        return None
+    if isinstance(r, (int, np.integer)):
+        return int(r) if -_INT64_MAX - 1 <= int(r) <= _INT64_MAX else None
+    if isinstance(r, (float, np.floating)) and np.isfinite(r) and float(r).is_integer() \
+            and abs(r) <= 2 ** 53:
+        return int(r)
+    return None
 
 
 def _collapse_duplicates(domain: str, frame: pd.DataFrame, n_items: int) -> pd.DataFrame:
@@ -463,20 +540,35 @@ def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = T
         with open(path, encoding="utf-8", errors="replace") as fh:
             first = fh.readline()
         sep = next((s for s in ("\t", "::", ",", ";") if s in first), r"\s+")
+    if not isinstance(sep, str) or not sep:
+        raise ValueError(f"sep must be a non-empty string or None, got {sep!r}.")
+    ids = list(id_columns or [])
     try:
+        # Ids are text kept as written: only an empty field is missing ("NA", "null",
+        # "nan" are ids like any other); other columns use pandas' usual missing markers.
         frame = pd.read_csv(path, sep=sep, header=0 if header else None,
-                            dtype={c: str for c in id_columns or []},
+                            dtype={c: str for c in ids}, keep_default_na=False,
+                            na_values={c: [""] for c in ids},
                             engine="python" if len(sep) > 1 and sep != r"\s+" else "c")
     except pd.errors.EmptyDataError:
         raise ValueError(f"{label} {path!r} is empty.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{label} {path!r} could not be parsed: {exc}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError, IndexError) as exc:
+        # (pandas' python engine can fail with an IndexError on a malformed file)
+        raise ValueError(f"{label} {path!r} could not be parsed: {type(exc).__name__}: {exc}") from None
+    id_names = {str(c) for c in ids}
     frame.columns = [str(c) for c in frame.columns]
+    for col in frame.columns:
+        if col not in id_names and frame[col].dtype == object:
+            frame[col] = frame[col].where(~frame[col].isin(_NA_VALUES))
     for col in needed or []:
         if str(col) not in frame.columns:
             raise ValueError(f"{label} {path!r} has no column {col!r}; it has {list(frame.columns)}"
                              + ("" if header else " (header=False: columns are numbered from 0)") + ".")
     return frame
+
+
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
 def _plain_integers(values: pd.Series) -> bool:
@@ -486,7 +578,7 @@ def _plain_integers(values: pd.Series) -> bool:
         return True
     if values.isna().any():
         return False
-    return bool(values.astype(str).str.fullmatch(r"-?(?:0|[1-9][0-9]{0,17})").all())
+    return bool(values.astype(str).str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all())
 
 
 def pair_shared_counts(data: CrossDomainData) -> pd.DataFrame:

@@ -246,7 +246,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecom
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
         raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
-                         f"weights_only=True ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).") from None
+                         f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
     if not isinstance(state, dict) or state.get("kind") != "CrossDomainRecommender":
         raise ValueError(f"{path!r} is not a cdgraph model file.")
     if state.get("format") != FORMAT_VERSION:

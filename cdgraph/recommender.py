@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .data import CrossDomainData
+from .data import CrossDomainData, _as_list
 from .evaluate import evaluate_scores
 from .split import Split
 
@@ -85,7 +85,7 @@ class Recommender:
             raise ValueError(f"k must be a positive integer, got {k!r}.")
         if unknown not in ("raise", "skip"):
             raise ValueError(f"unknown must be 'raise' or 'skip', got {unknown!r}.")
-        raw = [users] if isinstance(users, (str, bytes)) or np.ndim(users) == 0 else list(users)
+        raw = _as_list(users)
         idx = data.user_index(raw, missing="mark" if unknown == "skip" else "raise")
         keep = idx >= 0
         raw = [r for r, ok in zip(raw, keep) if ok]
@@ -102,10 +102,10 @@ class Recommender:
             for s in range(0, len(idx), self.eval_chunk):
                 chunk = torch.from_numpy(idx[s:s + self.eval_chunk])
                 scores = self.score_users(chunk).float().cpu().clone()  # never write into a model buffer
-                if exclude_seen:
-                    rows = seen[seen["user"].isin(chunk.numpy())]
-                    pos = pd.Index(chunk.numpy()).get_indexer(rows["user"].to_numpy())
-                    scores[torch.from_numpy(pos), torch.from_numpy(rows["item"].to_numpy(np.int64, copy=True))] = -torch.inf
+                if exclude_seen:  # every position of each seen user (a user may be asked for twice)
+                    hits = pd.DataFrame({"user": chunk.numpy(), "pos": np.arange(len(chunk))}).merge(seen, on="user")
+                    scores[torch.from_numpy(hits["pos"].to_numpy(np.int64, copy=True)),
+                           torch.from_numpy(hits["item"].to_numpy(np.int64, copy=True))] = -torch.inf
                 top = torch.topk(scores, k, dim=1)
                 valid = torch.isfinite(top.values)
                 r = np.repeat(np.arange(len(chunk)), k)[valid.flatten().numpy()]

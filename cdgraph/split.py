@@ -147,6 +147,24 @@ def _order_within_users(users: np.ndarray, rng: np.random.Generator,
     return from_end, sizes[users]
 
 
+def _rng(seed: Any) -> np.random.Generator:
+    """A generator for ``seed`` (a non-negative integer, or None for fresh entropy)."""
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be a non-negative integer or None, got {seed!r} ({type(seed).__name__}).")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed}.")
+    return np.random.default_rng(seed)
+
+
+def _fraction(name: str, value: Any) -> float:
+    """``value`` as a float; TypeError unless it is a real number (booleans and strings are not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
+    return float(value)
+
+
 def _target_users(data: CrossDomainData, target: str) -> np.ndarray:
     return data._inter[data.check_domain(target)]["user"].to_numpy()
 
@@ -161,7 +179,7 @@ def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool
     """
     users = _target_users(data, target)
     time = data._inter[target]["time"].to_numpy() if "time" in data._inter[target] else None
-    from_end, count = _order_within_users(users, np.random.default_rng(seed), time)
+    from_end, count = _order_within_users(users, _rng(seed), time)
     eligible = count >= (3 if valid else 2)
     label = np.zeros(len(users), np.int8)
     label[eligible & (from_end == 0)] = 2
@@ -177,11 +195,12 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
     A user with ``n`` target interactions keeps ``max(1, floor(n * train))`` of them
     in train and ``min(floor(n * valid), n - n_train)`` in valid; the rest go to test.
     """
+    train, valid = _fraction("train", train), _fraction("valid", valid)
     if not (0 < train <= 1 and 0 <= valid < 1 and train + valid <= 1 + 1e-9):
         raise ValueError(f"ratio split needs 0 < train <= 1, 0 <= valid and train + valid <= 1; "
                          f"got train={train}, valid={valid}.")
     users = _target_users(data, target)
-    from_end, count = _order_within_users(users, np.random.default_rng(seed))
+    from_end, count = _order_within_users(users, _rng(seed))
     n_train = np.maximum(1, np.floor(count * train + 1e-9)).astype(np.int64)
     n_valid = np.minimum(np.floor(count * valid + 1e-9).astype(np.int64), count - n_train)
     pos = count - 1 - from_end
@@ -199,6 +218,7 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
     (Cao et al., "Cross-Domain Recommendation to Cold-Start Users via Variational
     Information Bottleneck", ICDE 2022). Their other domains stay in train.
     """
+    fraction = _fraction("fraction", fraction)
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}.")
     users = _target_users(data, target)
@@ -212,8 +232,7 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
     if n_cold == 0:
         raise ValueError(f"cold_start on {target!r}: {len(shared)} shared users and fraction "
                          f"{fraction} make no cold user; raise the fraction.")
-    rng = np.random.default_rng(seed)
-    cold = rng.permutation(shared)[:n_cold]
+    cold = _rng(seed).permutation(shared)[:n_cold]
     valid_users, test_users = np.sort(cold[:n_cold // 2]), np.sort(cold[n_cold // 2:])
     label = np.zeros(len(users), np.int8)
     label[np.isin(users, valid_users)] = 1
@@ -234,6 +253,7 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     never looks at test.
     """
     data.check_domain(target)
+    rng = _rng(seed)
     if not data.has_split:
         raise ValueError(f"predefined split of {target!r}: dataset {data.name or '(unnamed)'} has no "
                          f"split column. Build it with CrossDomainData.from_frames(..., split=<column "
@@ -246,8 +266,7 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     if valid_from_train and not (label == 1).any():
         rows = np.flatnonzero(label == 0)
         time = frame["time"].to_numpy()[rows] if "time" in frame else None
-        from_end, count = _order_within_users(frame["user"].to_numpy()[rows],
-                                              np.random.default_rng(seed), time)
+        from_end, count = _order_within_users(frame["user"].to_numpy()[rows], rng, time)
         label[rows[(count >= 2) & (from_end == 0)]] = 1
         carved = True
     train = {d: f[f["part"].to_numpy() == "train"].drop(columns="part").reset_index(drop=True)
