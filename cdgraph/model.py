@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .data import CrossDomainData
 from .evaluate import draw_negatives
-from .network import Network, context_from_split
+from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender
 from .split import Split
@@ -97,13 +97,14 @@ class CrossDomainRecommender(Recommender):
             valid_metric (str): Metric that selects the model, e.g. ``"NDCG@10"`` or ``"MRR"``.
             valid_protocol (str, optional): ``"full"`` or ``"sampled"``; by default the
                 dataset's protocol when it declares one, else ``"full"``.
-            loss (str): ``"bpr"`` (Rendle et al., UAI 2009) or ``"bce"``.
+            loss (str): ``"bpr"`` (Rendle et al., UAI 2009), ``"bce"`` or ``"softmax"``
+                (sampled softmax over shared negatives; see :func:`cdgraph.network._domain_loss`).
             l2 (float): L2 weight on the batch's layer-0 embeddings.
             source_weight (float): Weight of the source domains' BPR losses (0 = none).
             progress (bool, optional): Show a tqdm bar; by default only on a terminal.
         """
-        if loss not in ("bpr", "bce"):
-            raise ValueError(f"loss must be 'bpr' or 'bce', got {loss!r}.")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
         protocol = split.data.meta.get("protocol", {})
         valid_protocol = valid_protocol or protocol.get("eval", "full")
         num_negatives = num_negatives or protocol.get("num_negatives", 999)

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext
+from .nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext, Scorer
+from .nn.scorers import DotScorer
 from .split import Split
 
 
@@ -45,6 +46,7 @@ class Network(nn.Module):
         for a in self.alignments:
             a.setup(ctx, self.encoder.out_dim, self.encoder)
         self.order = [ctx.target] + ctx.sources
+        self.dot = DotScorer()  # source domains are scored by inner product
 
     def fuse(self, encoded: Encoded, users: Tensor) -> Tensor:
         """The fused target-domain representation of ``users``."""
@@ -59,8 +61,7 @@ class Network(nn.Module):
         users, pos, neg = batch[target]
         x = self.fuse(encoded, users)
         items = encoded.items[target]
-        scores = self.scorer(x, items[torch.stack([pos, neg], 1)])
-        terms["target"] = _rank_loss(scores, loss)
+        terms["target"] = _domain_loss(self.scorer, x, items, pos, neg, loss)
         reg = _l2(encoded, target, users, pos, neg)
         all_users = [users]
         for d in ctx.sources:
@@ -68,8 +69,7 @@ class Network(nn.Module):
                 continue
             su, sp, sn = batch[d]
             xs = encoded.users[d][su]
-            s_scores = (xs.unsqueeze(1) * encoded.items[d][torch.stack([sp, sn], 1)]).sum(-1)
-            terms[f"source:{d}"] = source_weight * _rank_loss(s_scores, loss)
+            terms[f"source:{d}"] = source_weight * _domain_loss(self.dot, xs, encoded.items[d], sp, sn, loss)
             reg = reg + _l2(encoded, d, su, sp, sn)
             all_users.append(su)
         terms["l2"] = l2 * reg
@@ -92,7 +92,29 @@ class Network(nn.Module):
         return fused, encoded.items[ctx.target]
 
 
-def _rank_loss(scores: Tensor, loss: str) -> Tensor:
+LOSSES = ("bpr", "bce", "softmax")
+SOFTMAX_NEGATIVES = 1024
+
+
+def _domain_loss(scorer: Scorer, users: Tensor, items: Tensor, pos: Tensor, neg: Tensor,
+                 loss: str) -> Tensor:
+    """One domain's ranking loss for user representations ``users`` and item table ``items``.
+
+    * ``"bpr"``: :math:`-\log\sigma(s_{ui} - s_{uj})` (Rendle et al., UAI 2009);
+    * ``"bce"``: binary cross-entropy, the positive against its one negative;
+    * ``"softmax"``: sampled softmax, the positive against ``SOFTMAX_NEGATIVES`` items
+      drawn uniformly and shared by the batch (as in sampled-softmax recommenders,
+      e.g. Covington et al., RecSys 2016; Wu et al., "On the Effectiveness of Sampled
+      Softmax Loss for Item Recommendation", TOIS 2024).
+    """
+    if loss == "softmax":
+        shared = torch.randint(0, items.size(0), (SOFTMAX_NEGATIVES,), device=items.device)
+        positive = scorer(users, items[pos].unsqueeze(1))
+        negative = scorer.score_all(users, items[shared])
+        negative = negative.masked_fill(shared.unsqueeze(0) == pos.unsqueeze(1), -torch.inf)
+        logits = torch.cat([positive, negative], 1)
+        return F.cross_entropy(logits, torch.zeros(users.size(0), dtype=torch.long, device=users.device))
+    scores = scorer(users, items[torch.stack([pos, neg], 1)])
     if loss == "bpr":
         return -F.logsigmoid(scores[:, 0] - scores[:, 1]).mean()
     labels = torch.zeros_like(scores)
