@@ -39,8 +39,8 @@ TASKS: dict[str, dict[str, Any]] = {
 
 #: name -> (constructor keyword arguments, extra fit options); baselines come from cdgraph.baselines.
 MODELS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "cdgraph": ({}, {}),
-    "bitgcf": ({"encoder": "bitgcf", "fusion": "attention"}, {}),
+    "cdgraph": ({}, {}),  # the default CrossDomainRecommender
+    "bitgcf": ({"encoder": "bitgcf", "fusion": "attention", "layers": 3}, {"source_weight": 1.0}),
 }
 BASELINES = ["pop", "bprmf", "lightgcn-target", "lightgcn-joint"]
 METRICS = ["NDCG@10", "HR@10", "Recall@20", "NDCG@20"]
@@ -59,7 +59,7 @@ def run_one(task: str, name: str, seed: int, epochs: int, root: str | None) -> d
     sp = getattr(cdgraph.split, spec["split"])(data, spec["target"], seed=0)
     model, fit = build(name, spec["target"])
     started = time.perf_counter()
-    model.fit(sp, epochs=epochs, seed=seed, valid_protocol="sampled",
+    model.fit(sp, epochs=epochs, seed=seed, valid_protocol="sampled", lr=0.01, batch_size=8192,
               num_negatives=spec["num_negatives"], progress=False, **fit)
     sampled = model.evaluate(sp, protocol="sampled", num_negatives=spec["num_negatives"], k=(10,), seed=seed)
     full = model.evaluate(sp, protocol="full", k=(20,))
@@ -106,11 +106,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--root", default=None)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "models"))
+    parser.add_argument("--merge", nargs="*", default=[],
+                        help="CSV files of other runs (e.g. parallel processes) to fold into --out first")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     csv = args.out + ".csv"
     done = pd.read_csv(csv) if os.path.exists(csv) else pd.DataFrame(columns=["task", "model", "seed"])
+    for other in args.merge:
+        done = pd.concat([done, pd.read_csv(other)], ignore_index=True)
+    done = done.drop_duplicates(["task", "model", "seed"], keep="last").reset_index(drop=True)
     have = set(zip(done["task"], done["model"], done["seed"]))
     todo = [(t, m, s) for t in args.tasks for m in args.models for s in args.seeds if (t, m, s) not in have]
     print(f"{len(have)} runs done, {len(todo)} to go", flush=True)

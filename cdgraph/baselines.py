@@ -45,26 +45,28 @@ class Popularity(Recommender):
         return self.counts_[items.clamp(min=0)]
 
 
-def _graph(encoder_options: dict, fusion: str = "target") -> Callable[..., CrossDomainRecommender]:
+def _graph(encoder_options: dict, source_weight: float, layers: int | None = None
+           ) -> Callable[..., CrossDomainRecommender]:
     def build(target: str, **kwargs: Any) -> CrossDomainRecommender:
         options = {**encoder_options, **kwargs.pop("encoder_options", {})}
-        return CrossDomainRecommender(target, encoder="lightgcn", fusion=fusion,
+        if layers is not None:
+            kwargs["layers"] = layers
+        kwargs.setdefault("source_weight", source_weight)
+        return CrossDomainRecommender(target, encoder="lightgcn", fusion="target",
                                       encoder_options=options, **kwargs)
     return build
 
 
 BASELINES: dict[str, Callable[..., Recommender]] = {
     "pop": lambda target, **_: Popularity(target),
-    "bprmf": lambda target, **kw: _graph({"graph": "target", "views": "joint"})(target, **{**kw, "layers": 0}),
-    "lightgcn-target": _graph({"graph": "target", "views": "joint"}),
-    "lightgcn-joint": _graph({"graph": "joint", "views": "joint"}),
+    "bprmf": _graph({"graph": "target", "views": "joint"}, 0.0, layers=0),
+    "lightgcn-target": _graph({"graph": "target", "views": "joint"}, 0.0),
+    "lightgcn-joint": _graph({"graph": "joint", "views": "joint"}, 1.0),
 }
 
-#: fit() options a baseline needs beyond the common ones (single-domain: no source loss).
-FIT_OPTIONS: dict[str, dict[str, Any]] = {
-    "pop": {}, "bprmf": {"source_weight": 0.0}, "lightgcn-target": {"source_weight": 0.0},
-    "lightgcn-joint": {},
-}
+#: Extra fit() options per baseline (kept for callers that pass them; the source
+#: weight is now part of each baseline's constructor).
+FIT_OPTIONS: dict[str, dict[str, Any]] = {name: {} for name in BASELINES}
 
 
 def make(name: str, target: str, **kwargs: Any) -> Recommender:
