@@ -7,6 +7,19 @@ from torch import Tensor, nn
 from .base import Fusion, GraphContext, register_fusion
 
 
+class _TargetBiased(Fusion):
+    """A fusion head whose view weights start at ``init_target`` for the target view."""
+
+    def __init__(self, init_target: float = 0.5) -> None:
+        super().__init__()
+        self.init_target = init_target
+
+    def initial_logits(self) -> Tensor:
+        """Log-weights: ``init_target`` for the target, the rest shared by the sources."""
+        rest = (1 - self.init_target) / max(1, self.num_views - 1)
+        return torch.tensor([self.init_target] + [rest] * (self.num_views - 1)).clamp(1e-4).log()
+
+
 @register_fusion("target")
 class TargetOnly(Fusion):
     """Use the target-domain view alone (no fusion): the single-domain yardstick."""
@@ -16,7 +29,7 @@ class TargetOnly(Fusion):
 
 
 @register_fusion("weighted")
-class WeightedAverage(Fusion):
+class WeightedAverage(_TargetBiased):
     r"""Learnable weighted average of the views.
 
     With two domains this is :math:`X_f = \alpha X_s + (1-\alpha) X_t`; with more,
@@ -26,15 +39,9 @@ class WeightedAverage(Fusion):
         init_target (float): Initial weight of the target view. (default: 0.5)
     """
 
-    def __init__(self, init_target: float = 0.5) -> None:
-        super().__init__()
-        self.init_target = init_target
-
     def setup(self, ctx: GraphContext, dim: int) -> None:
         super().setup(ctx, dim)
-        rest = (1 - self.init_target) / max(1, self.num_views - 1)
-        init = torch.tensor([self.init_target] + [rest] * (self.num_views - 1)).clamp(1e-4)
-        self.logits = nn.Parameter(init.log())
+        self.logits = nn.Parameter(self.initial_logits())
 
     @property
     def weights(self) -> Tensor:
@@ -75,7 +82,7 @@ class ConcatMLP(Fusion):
 
 
 @register_fusion("attention")
-class ElementwiseAttention(Fusion):
+class ElementwiseAttention(_TargetBiased):
     r"""Per-user, per-dimension attention over the views (GA-DTCDR-style gating).
 
     Zhu et al., "A Graphical and Attentional Framework for Dual-Target Cross-Domain
@@ -92,16 +99,11 @@ class ElementwiseAttention(Fusion):
         init_target (float): Initial weight of the target view. (default: 0.5)
     """
 
-    def __init__(self, init_target: float = 0.5) -> None:
-        super().__init__()
-        self.init_target = init_target
-
     def setup(self, ctx: GraphContext, dim: int) -> None:
         super().setup(ctx, dim)
         self.gate = nn.Linear(dim * self.num_views, dim * self.num_views)
         nn.init.zeros_(self.gate.weight)
-        rest = (1 - self.init_target) / max(1, self.num_views - 1)
-        init = torch.tensor([self.init_target] + [rest] * (self.num_views - 1)).clamp(1e-4).log()
+        init = self.initial_logits()
         with torch.no_grad():
             self.gate.bias.copy_(init.repeat_interleave(dim))
 
