@@ -7,7 +7,10 @@
   BPR on every domain, one embedding per user.
 
 :func:`make` builds one by name; the graph ones are :class:`CrossDomainRecommender`
-configurations, so they share the training loop, sampling and evaluation.
+configurations, so they share the training loop, sampling and evaluation, and the
+default model's depth and size (4 layers, 64 dimensions) unless given others. The
+joint-graph baseline weighs every domain's loss equally (``source_weight=1``); the
+single-domain ones train on the target alone (``source_weight=0``).
 """
 from __future__ import annotations
 
