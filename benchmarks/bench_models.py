@@ -122,6 +122,9 @@ def main() -> None:
     for other in args.merge:
         done = pd.concat([done, pd.read_csv(other)], ignore_index=True)
     done = done.drop_duplicates(["task", "model", "seed"], keep="last").reset_index(drop=True)
+    if args.merge:
+        done.to_csv(csv + ".tmp", index=False)
+        os.replace(csv + ".tmp", csv)
     have = set(zip(done["task"], done["model"], done["seed"]))
     todo = [(t, m, s) for t in args.tasks for m in args.models for s in args.seeds if (t, m, s) not in have]
     print(f"{len(have)} runs done, {len(todo)} to go", flush=True)
@@ -138,8 +141,9 @@ def main() -> None:
     with open(args.out + ".md.tmp", "w") as fh:
         fh.write("# Model quality (benchmarks/bench_models.py)\n\n")
         fh.write("Mean ± std over seeds (each seed: training seed and the seed of the sampled "
-                 "negatives). The last column is a one-sided paired t-test over seeds of the model's "
-                 "NDCG@10 against the best baseline's. Made by `python benchmarks/bench_models.py` "
+                 "negatives). The p columns are one-sided paired t-tests over seeds of the model's "
+                 "NDCG@10 against the best baseline's and each LightGCN baseline's (mean difference "
+                 "in brackets). Made by `python benchmarks/bench_models.py` "
                  "(see `benchmarks/README.md` for the exact commands); every model gets the same "
                  "epoch budget, learning rate 0.01, batch 8192, early stopping (patience 10) on "
                  "sampled validation NDCG@10.\n\n" + md)
