@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from itertools import combinations
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -580,9 +579,3 @@ def _plain_integers(values: pd.Series) -> bool:
         return False
     return bool(values.astype(str).str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all())
 
-
-def pair_shared_counts(data: CrossDomainData) -> pd.DataFrame:
-    """Users shared by each pair of domains, one row per pair."""
-    rows = [{"a": a, "b": b, "shared_users": len(data.shared_users(a, b))}
-            for a, b in combinations(data.domains, 2)]
-    return pd.DataFrame(rows)

@@ -8,7 +8,6 @@ subclass registered with the matching decorator plugs into
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +36,6 @@ class GraphContext:
     num_items: dict[str, int]
     edges: dict[str, tuple[np.ndarray, np.ndarray]]
     device: torch.device = torch.device("cpu")
-    hetero: Any = None
     _blocks: dict[bool, dict[str, Block]] = field(default_factory=dict, repr=False)
 
     @property
