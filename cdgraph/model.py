@@ -164,8 +164,9 @@ class CrossDomainRecommender(Recommender):
     def _search_source_weight(self, split: Split, options: dict[str, Any]) -> float:
         """Best of :attr:`source_weights` by validation ``valid_metric`` after short runs."""
         if not len(split.valid):
-            raise ValueError("source_weight='auto' needs validation interactions; this split has "
-                             "none. Pass a number instead.")
+            log.warning("source_weight='auto' needs validation interactions and this split has none; "
+                        "training with source_weight=1.0 (pass a number to choose).")
+            return 1.0
         scores = {}
         for weight in self.source_weights:
             self.fit(split, source_weight=weight, **options)

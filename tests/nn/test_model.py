@@ -170,3 +170,11 @@ def test_fixed_negatives_protocol_on_real_data(mirror):
     assert 0.2 < fixed["HR@10"].mean() < 1.0
     with pytest.raises(ValueError, match="fixed test negatives"):
         pop.evaluate(sp, on="valid", protocol="sampled", negatives="fixed")
+
+
+def test_auto_source_weight_without_validation_falls_back(data, caplog):
+    split = cdgraph.split.leave_one_out(data, "tgt", seed=0, valid=False)
+    model = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2)
+    with caplog.at_level("WARNING", logger="cdgraph.model"):
+        model.fit(split, **FIT)
+    assert model.source_weight_ == 1.0 and "no" in caplog.text
