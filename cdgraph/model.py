@@ -1,6 +1,7 @@
 """The public model: :class:`CrossDomainRecommender`, plus :func:`load_model`."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -245,6 +246,7 @@ class CrossDomainRecommender(Recommender):
             "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
             "train_config": asdict(self.train_config_) if self.train_config_ else {},
         }
+        state["sha256"] = _digest(state)
         atomic_save(state, path)
 
 
@@ -262,6 +264,22 @@ def _ids_in(spec: dict[str, Any], name: str) -> pd.Index:
     if spec["kind"] == "int":
         return pd.Index(spec["values"].numpy(), name=name)
     return pd.Index(list(spec["values"]), dtype=object, name=name)
+
+
+def _digest(state: dict[str, Any]) -> str:
+    """sha256 over the saved weights and training edges, in key order.
+
+    torch does not verify the CRC of a checkpoint's zip members, so bytes changed
+    inside a tensor would otherwise load silently as different weights.
+    """
+    h = hashlib.sha256()
+    for group in ("state_dict", "edges"):
+        for key in sorted(state.get(group, {})):
+            tensor = state[group][key]
+            h.update(f"{group}/{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
+            h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+                     if tensor.numel() else b"")
+    return h.hexdigest()
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -300,6 +318,9 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecom
         raise ValueError(f"{path!r} is not a cdgraph model file.")
     if state.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FORMAT_VERSION}.")
+    if state.get("sha256") != _digest(state):
+        raise ValueError(f"{path!r} is corrupt: the checksum of its weights and graph does not match "
+                         f"the one written with them. Save the model again or fetch an intact copy.")
     cfg = state["config"]
     model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
     user_ids = _ids_in(state["user_ids"], "user")

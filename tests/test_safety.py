@@ -150,3 +150,17 @@ def test_save_into_new_folder_leaves_no_temporary(split, tmp_path) -> None:
     path = tmp_path / "sub" / "m.pt"
     cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **FIT).save(path)
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]
+
+
+def test_changed_weight_bytes_are_detected(saved, tmp_path) -> None:
+    """Bytes flipped inside a tensor's storage (the zip CRC is not checked by torch)."""
+    state = torch.load(saved, weights_only=True)
+    largest = max(state["state_dict"].values(), key=lambda t: t.numel())
+    blob = bytearray(saved.read_bytes())
+    at = blob.find(largest.numpy().tobytes()[:256])
+    assert at > 0
+    blob[at + 100] ^= 0xFF
+    path = tmp_path / "flipped.pt"
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="flipped.pt.*corrupt"):
+        cdgraph.load_model(path)
