@@ -19,9 +19,10 @@ from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender
 from .split import Split
-from .training import TrainConfig, train
+from .training import TrainConfig, check_fingerprint, check_train_config, data_fingerprint, train
 
 FORMAT_VERSION = 1
+CHECKPOINT_FORMAT = 1
 log = logging.getLogger(__name__)
 
 
@@ -102,7 +103,8 @@ class CrossDomainRecommender(Recommender):
             seed: int = 0, patience: int | None = 10, eval_every: int = 1,
             valid_metric: str = "NDCG@10", valid_protocol: str | None = None, loss: str = "bpr",
             l2: float = 1e-4, source_weight: float | str | None = None,
-            num_negatives: int | None = None, progress: bool | None = None) -> "CrossDomainRecommender":
+            num_negatives: int | None = None, progress: bool | None = None,
+            checkpoint: str | os.PathLike | None = None, resume: bool = False) -> "CrossDomainRecommender":
         """Train on ``split.train``; early-stop on ``split.valid``.
 
         Args:
@@ -125,14 +127,43 @@ class CrossDomainRecommender(Recommender):
                 the winner (``source_weight_`` and ``source_search_`` record the choice).
                 None uses the model's own ``source_weight`` (default ``"auto"``).
             progress (bool, optional): Show a tqdm bar; by default only on a terminal.
+            checkpoint (str or PathLike, optional): File to write after every epoch
+                (atomically: a temporary file renamed over it) with everything needed
+                to continue: weights, Adam state, epoch, history, best-so-far weights,
+                score and patience counter, random generator states, the options, the
+                model configuration and a fingerprint of the data and split. It holds
+                only tensors, numbers, strings, lists and dicts (readable with
+                ``torch.load(weights_only=True)``). A non-finite loss stops training
+                before its epoch ends, leaving the last complete epoch's checkpoint.
+                With ``source_weight="auto"`` the search's short runs write none; the
+                final run does and records the chosen weight.
+            resume (bool): Continue from ``checkpoint`` if that file exists (else start
+                afresh, and say so in the log). ``epochs`` stays the total budget: a
+                checkpoint after 3 epochs resumed with ``epochs=10`` trains epochs 4..10
+                and, on CPU with the same seed, ends with the same weights, history and
+                metrics as one uninterrupted 10-epoch run. (A run that completed a smaller
+                budget was also validated at its last epoch; with ``eval_every`` > 1 an
+                uninterrupted run may not have been.) Refused with a ``ValueError``
+                naming the difference if the checkpoint was made on other data, id maps
+                or split, with another model configuration, or with other options (only
+                ``epochs`` and ``progress`` may change). ``source_weight="auto"`` reuses
+                the weight chosen before the interruption (searched with that run's
+                ``epochs``) instead of searching again.
         """
+        if resume and checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>.")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
         protocol = split.data.meta.get("protocol", {})
         valid_protocol = valid_protocol or ("sampled" if "num_negatives" in protocol else "full")
         num_negatives = num_negatives or protocol.get("num_negatives", 999)
         source_weight = self.source_weight if source_weight is None else source_weight
-        if source_weight == "auto":
+        requested = source_weight
+        saved = self._read_checkpoint(checkpoint, split, requested) if resume else None
+        if saved is not None and requested == "auto":
+            source_weight = saved["source_weight_"]
+            self.source_search_ = _float_keys(saved.get("source_search_"))
+        elif source_weight == "auto":
             source_weight = self._search_source_weight(
                 split, dict(epochs=max(1, epochs // 2), lr=lr, batch_size=batch_size, seed=seed,
                             patience=patience, eval_every=eval_every, valid_metric=valid_metric,
@@ -147,6 +178,27 @@ class CrossDomainRecommender(Recommender):
                           source_weight=source_weight, progress=progress)
         self._build(split, seed)
         self.train_config_ = cfg
+        write = None
+        if saved is not None:
+            if saved["config"] != self.config():
+                diff = sorted(k for k in set(saved["config"]) | set(self.config())
+                              if saved["config"].get(k) != self.config().get(k))
+                raise ValueError(f"Checkpoint {os.fspath(checkpoint)!r} was made by a model with another "
+                                 f"configuration ({', '.join(diff)} differ); build the model as it was "
+                                 f"or train afresh (resume=False).")
+            check_train_config(saved["train"]["train_config"], cfg, os.fspath(checkpoint))
+        if checkpoint is not None:
+            if saved is None and os.path.exists(checkpoint):
+                log.info("checkpoint %r exists; training afresh and overwriting it (resume=False).",
+                         os.fspath(checkpoint))
+            fixed = {"format": CHECKPOINT_FORMAT, "kind": "cdgraph-checkpoint", "config": self.config(),
+                     "fingerprint": data_fingerprint(split), "source_weight": requested,
+                     "source_weight_": self.source_weight_,
+                     "source_search_": getattr(self, "source_search_", None) if requested == "auto" else None}
+
+            def write(state: dict[str, Any]) -> None:
+                atomic_save({**fixed, "train": state, "sha256": _digest({"state_dict": state["network"]})},
+                            checkpoint)
         validate = None
         if len(split.valid):
             ks = sorted({1, 5, 10, 20, *_cutoff(valid_metric)})
@@ -158,9 +210,39 @@ class CrossDomainRecommender(Recommender):
                 self._cache = None
                 return self.evaluate(split, on="valid", protocol=valid_protocol, k=ks,
                                      num_negatives=num_negatives, seed=seed, negatives=negatives)
-        self.history_ = train(self.network_, self.ctx_, split, cfg, validate)
+        self.history_ = train(self.network_, self.ctx_, split, cfg, validate, on_epoch_end=write,
+                              resume=None if saved is None else saved["train"])
         self._cache = None
         return self
+
+    def _read_checkpoint(self, path: str | os.PathLike, split: Split,
+                         source_weight: float | str) -> dict[str, Any] | None:
+        """The checkpoint at ``path`` checked against ``split``; None if there is none yet."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            log.info("resume: no checkpoint at %r yet; training from the start.", path)
+            return None
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
+            raise ValueError(f"Cannot resume from {path!r}: it is not a checkpoint readable with "
+                             f"weights_only=True ({type(exc).__name__}: "
+                             f"{(str(exc).splitlines() or [''])[0][:200]}).") from None
+        if not isinstance(state, dict) or state.get("kind") != "cdgraph-checkpoint":
+            raise ValueError(f"{path!r} is not a cdgraph training checkpoint.")
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path!r} has checkpoint format {state.get('format')}; this cdgraph "
+                             f"reads {CHECKPOINT_FORMAT}.")
+        if state.get("sha256") != _digest({"state_dict": state["train"]["network"]}):
+            raise ValueError(f"{path!r} is corrupt: the checksum of its weights does not match; "
+                             f"train afresh (resume=False).")
+        check_fingerprint(state["fingerprint"], data_fingerprint(split), path)
+        if state["source_weight"] != source_weight:
+            raise ValueError(f"Checkpoint {path!r} was trained with source_weight="
+                             f"{state['source_weight']!r}; this fit asks for {source_weight!r}.")
+        log.info("resume: %r holds epoch %d of %d.", path, state["train"]["epoch"],
+                 state["train"]["train_config"]["epochs"])
+        return state
 
     def _search_source_weight(self, split: Split, options: dict[str, Any]) -> float:
         """Best of :attr:`source_weights` by validation ``valid_metric`` after short runs."""
@@ -248,6 +330,10 @@ class CrossDomainRecommender(Recommender):
         }
         state["sha256"] = _digest(state)
         atomic_save(state, path)
+
+
+def _float_keys(scores: dict | None) -> dict[float, float] | None:
+    return None if scores is None else {float(k): float(v) for k, v in scores.items()}
 
 
 def _cutoff(metric: str) -> list[int]:

@@ -1,11 +1,28 @@
-"""The training loop shared by every graph model: BPR/BCE, sampling, early stopping."""
+"""The training loop shared by every graph model: BPR/BCE, sampling, early stopping.
+
+Resumable training: :func:`train` hands the complete state of the loop to an
+``on_epoch_end`` callback after every epoch (network and Adam state, the epoch, the
+history, the best-so-far weights, score and patience counter, and every random number
+generator the loop draws from: the batch sampler's generator, torch's global CPU
+generator, numpy's global generator and, on CUDA, the CUDA generators), as a dict of
+tensors, numbers, strings, lists and dicts only, so that it can be written with
+``torch.save`` and read back with ``torch.load(weights_only=True)``.
+:meth:`CrossDomainRecommender.fit(checkpoint=..., resume=True) <cdgraph.CrossDomainRecommender.fit>`
+writes it atomically and passes it back as ``resume``; training then continues at
+the next epoch and, on CPU with the same seed, ends with exactly the weights, history
+and metrics of an uninterrupted run. :func:`data_fingerprint` and
+:func:`check_fingerprint` refuse a checkpoint made on other data or another split.
+A step with a non-finite loss raises :class:`NonFiniteLoss` before its epoch ends, so
+the checkpoint of the last complete epoch is left as it was.
+"""
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -42,6 +59,10 @@ class TrainConfig:
     l2: float = 1e-4
     source_weight: float = 1.0
     progress: bool | None = None
+
+
+#: TrainConfig fields that may differ between a checkpoint and the run resuming it.
+RESUMABLE_CHANGES = ("epochs", "progress")
 
 
 class Batches:
@@ -81,20 +102,43 @@ class Batches:
 
 
 def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
-          validate: Callable[[], dict[str, float]] | None) -> pd.DataFrame:
+          validate: Callable[[], dict[str, float]] | None,
+          on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+          resume: dict[str, Any] | None = None) -> pd.DataFrame:
     """Train ``network`` in place; returns the per-epoch history.
 
     With ``validate`` and ``patience``, training stops after ``patience`` evaluations
     without improvement of ``cfg.valid_metric`` and the best weights are restored.
+
+    Args:
+        on_epoch_end (callable, optional): Called after every epoch with the loop's
+            state (see the module docstring), e.g. to write a checkpoint.
+        resume (dict, optional): Such a state; training continues after its epoch,
+            up to ``cfg.epochs`` epochs in all.
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     batches = Batches(ctx, gen, cfg.batch_size, cfg.source_weight)
     optim = torch.optim.Adam(network.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
     best, best_state, best_epoch, waited = -math.inf, None, 0, 0
-    bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", leave=False,
+    first, stopped = 1, False
+    if resume is not None:
+        if resume["epoch"] > cfg.epochs:
+            raise ValueError(f"The checkpoint has already trained {resume['epoch']} epochs; epochs="
+                             f"{cfg.epochs} is the total budget, so pass at least {resume['epoch']}.")
+        network.load_state_dict(resume["network"])
+        optim.load_state_dict(resume["optimizer"])
+        history = [dict(row) for row in resume["history"]]
+        best, best_epoch, waited = resume["best_score"], resume["best_epoch"], resume["waited"]
+        best_state = resume["best_state"]
+        stopped = resume["stopped"]
+        set_rng_state(resume["rng"], gen, ctx.device)
+        first = resume["epoch"] + 1
+        log.info("resuming at epoch %d of %d%s", first, cfg.epochs,
+                 " (the checkpointed run had stopped early)" if stopped else "")
+    bar = tqdm(range(first, cfg.epochs + 1), desc="train", unit="epoch", leave=False,
                disable=None if cfg.progress is None else not cfg.progress)
-    for epoch in bar:
+    for epoch in (() if stopped else bar):
         network.train()
         started = time.perf_counter()
         sums: dict[str, float] = {}
@@ -115,11 +159,12 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         if validate is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
             network.eval()
             metrics = validate()
-            row.update({f"valid/{k}": v for k, v in metrics.items()})
+            row.update({f"valid/{k}": float(v) for k, v in metrics.items()})
             score = metrics.get(cfg.valid_metric)
             if score is None:
                 raise ValueError(f"valid_metric {cfg.valid_metric!r} is not among the computed "
                                  f"metrics {sorted(metrics)}.")
+            score = float(score)
             if score > best:
                 best, best_epoch, waited = score, epoch, 0
                 best_state = copy.deepcopy(network.state_dict())
@@ -130,7 +175,15 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
             bar.set_postfix(loss=f"{row['loss']:.4f}")
         history.append(row)
         log.info("epoch %d: %s", epoch, {k: round(v, 5) for k, v in row.items() if isinstance(v, float)})
-        if cfg.patience is not None and validate is not None and waited >= cfg.patience:
+        stopped = cfg.patience is not None and validate is not None and waited >= cfg.patience
+        if on_epoch_end is not None:
+            on_epoch_end({
+                "epoch": epoch, "stopped": stopped, "train_config": asdict(cfg),
+                "network": _cpu(network.state_dict()), "optimizer": optim.state_dict(),
+                "history": history, "best_score": best, "best_epoch": best_epoch, "waited": waited,
+                "best_state": None if best_state is None else _cpu(best_state),
+                "rng": rng_state(gen, ctx.device)})
+        if stopped:
             log.info("early stop at epoch %d (best %s=%.5f at epoch %d)", epoch, cfg.valid_metric,
                      best, best_epoch)
             break
@@ -141,3 +194,99 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
     frame = pd.DataFrame(history)
     frame.attrs["best_epoch"] = best_epoch
     return frame
+
+
+def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+# ------------------------------------------------------------------ random number generators
+def rng_state(gen: torch.Generator, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The states of the batch generator ``gen``, torch's global generator(s) and numpy's
+    global generator, as tensors and numbers."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "batches": gen.get_state(), "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
+    if torch.device(device).type == "cuda" and torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], gen: torch.Generator, device: torch.device | str = "cpu") -> None:
+    """Restore what :func:`rng_state` recorded."""
+    gen.set_state(state["batches"])
+    torch.set_rng_state(state["torch"])
+    np_state = state["numpy"]
+    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    if torch.device(device).type == "cuda" and torch.cuda.is_available():
+        if "cuda" not in state:
+            log.warning("the checkpoint was written on CPU; CUDA random state is not restored, "
+                        "so this run will not repeat an uninterrupted one exactly.")
+        else:
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ------------------------------------------------------------------ data fingerprint
+def data_fingerprint(split: Split) -> dict[str, Any]:
+    """What a checkpoint must agree on with the split resuming it: sizes, id maps, the
+    training interactions of every domain and the validation pairs (sha256 each)."""
+    data = split.data
+
+    def digest(*arrays: np.ndarray) -> str:
+        h = hashlib.sha256()
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def ids(index: pd.Index) -> str:
+        return hashlib.sha256("\x1f".join(map(str, index)).encode()).hexdigest()
+
+    return {
+        "target": split.target, "num_users": int(data.num_users),
+        "num_items": {d: int(data.num_items(d)) for d in data.domains},
+        "ids": hashlib.sha256((ids(data.user_ids) + "".join(ids(data.item_ids[d]) for d in data.domains))
+                              .encode()).hexdigest(),
+        "train": {d: digest(f["user"].to_numpy(np.int64), f["item"].to_numpy(np.int64))
+                  for d, f in sorted(split.train.items())},
+        "valid": digest(split.valid["user"].to_numpy(np.int64), split.valid["item"].to_numpy(np.int64)),
+    }
+
+
+def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], where: str) -> None:
+    """Raise ``ValueError`` naming what differs between two :func:`data_fingerprint` results."""
+    def sizes(fp: dict[str, Any]) -> str:
+        items = ", ".join(f"{d} {n}" for d, n in fp["num_items"].items())
+        return f"{fp['num_users']} users / {items} items"
+
+    advice = "resume only on the data and split it was made on, or train afresh (resume=False)."
+    if saved["target"] != current["target"]:
+        raise ValueError(f"Checkpoint {where!r} was made for target {saved['target']!r}; this split's "
+                         f"target is {current['target']!r}; {advice}")
+    if saved["num_users"] != current["num_users"] or saved["num_items"] != current["num_items"]:
+        raise ValueError(f"Checkpoint {where!r} was made on data with {sizes(saved)}; this split has "
+                         f"{sizes(current)}; {advice}")
+    if saved["ids"] != current["ids"]:
+        raise ValueError(f"Checkpoint {where!r} was made on data with other user/item ids (id maps "
+                         f"differ); {advice}")
+    changed = sorted(d for d in set(saved["train"]) | set(current["train"])
+                     if saved["train"].get(d) != current["train"].get(d))
+    if changed:
+        raise ValueError(f"Checkpoint {where!r}: train interactions differ (domain "
+                         f"{', '.join(map(repr, changed))}): another split or seed; {advice}")
+    if saved["valid"] != current["valid"]:
+        raise ValueError(f"Checkpoint {where!r}: validation interactions differ (another split); {advice}")
+
+
+def check_train_config(saved: dict[str, Any], cfg: TrainConfig, where: str) -> None:
+    """Raise ``ValueError`` if ``cfg`` differs from a checkpoint's options other than
+    :data:`RESUMABLE_CHANGES`."""
+    current = asdict(cfg)
+    diff = [f"{k}={saved.get(k)!r} in the checkpoint, {v!r} now" for k, v in current.items()
+            if k not in RESUMABLE_CHANGES and saved.get(k) != v]
+    if diff:
+        raise ValueError(f"Checkpoint {where!r} was trained with other options: {'; '.join(diff)}. "
+                         f"Resume with the same options (only {', '.join(RESUMABLE_CHANGES)} may change) "
+                         f"or train afresh (resume=False).")
