@@ -365,3 +365,22 @@ def test_plots_without_matplotlib_say_how_to_install(monkeypatch):
     assert not plots.available()
     with pytest.raises(RuntimeError, match=r"pip install"):
         plots.loss_curve(pd.DataFrame({"epoch": [1], "loss": [0.5]}))
+
+
+@pytest.mark.realdata
+def test_concurrent_trains_into_one_out_folder_never_collide(mirror, tmp_path):
+    """Two processes writing runs to the same --out at the same time: two complete, separate runs."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), CDGRAPH_DATA=str(mirror))
+    args = [sys.executable, "-m", "cdgraph", "train", *DOUBAN, *TINY, "--out", str(tmp_path)]
+    procs = [subprocess.Popen(args + ["--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=REPO) for seed in (0, 1)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    assert len(runs) == 2
+    for folder in runs:
+        assert json.loads((folder / "metrics.json").read_text())
+        assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".tmp")]
+    seeds = {tomllib.loads((folder / "config.toml").read_text())["train"]["seed"] for folder in runs}
+    assert seeds == {0, 1}
