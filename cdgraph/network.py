@@ -98,7 +98,7 @@ SOFTMAX_NEGATIVES = 1024
 
 def _domain_loss(scorer: Scorer, users: Tensor, items: Tensor, pos: Tensor, neg: Tensor,
                  loss: str) -> Tensor:
-    """One domain's ranking loss for user representations ``users`` and item table ``items``.
+    r"""One domain's ranking loss for user representations ``users`` and item table ``items``.
 
     * ``"bpr"``: :math:`-\log\sigma(s_{ui} - s_{uj})` (Rendle et al., UAI 2009);
     * ``"bce"``: binary cross-entropy, the positive against its one negative;

@@ -13,7 +13,7 @@ def find_mirror() -> Path | None:
     """$CDGRAPH_DATA, else ../shared/data next to the repository; None if neither holds the data."""
     for candidate in (os.environ.get("CDGRAPH_DATA"), REPO.parent / "shared" / "data"):
         if candidate and (Path(candidate) / "amazon_disencdr").is_dir():
-            return Path(candidate)
+            return Path(candidate).resolve()  # absolute: subprocesses may run elsewhere
     return None
 
 
