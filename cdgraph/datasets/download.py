@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable
 
+from tqdm.auto import tqdm
+
 from .catalog import FILES, upstream_url
 
 log = logging.getLogger(__name__)
@@ -152,13 +154,17 @@ def _stream(url: str, fh, limit: int, dataset: str, rel: str) -> str:
                 if length is not None and int(length) > limit:
                     raise DownloadError(f"Dataset {dataset!r}: {url} announces {length} bytes for "
                                         f"{rel!r}, more than its {limit}; refused.")
-                for chunk in iter(lambda: resp.read(_CHUNK), b""):
-                    total += len(chunk)
-                    if total > limit:
-                        raise DownloadError(f"Dataset {dataset!r}: {url} sent more than the {limit} "
-                                            f"bytes of {rel!r}; refused.")
-                    digest.update(chunk)
-                    fh.write(chunk)
+                bar = tqdm(total=int(length) if length else None, unit="B", unit_scale=True,
+                           desc=rel.rsplit("/", 1)[-1], leave=False, disable=None)
+                with bar:
+                    for chunk in iter(lambda: resp.read(_CHUNK), b""):
+                        total += len(chunk)
+                        if total > limit:
+                            raise DownloadError(f"Dataset {dataset!r}: {url} sent more than the {limit} "
+                                                f"bytes of {rel!r}; refused.")
+                        digest.update(chunk)
+                        fh.write(chunk)
+                        bar.update(len(chunk))
             return digest.hexdigest()
         except urllib.error.HTTPError as exc:
             if exc.code < 500 and exc.code != 429:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 from torch import Tensor
 
 from ._pairs import PairIndex
@@ -99,7 +100,8 @@ def full_ranking(
     parts: dict[str, list[Tensor]] = {f"{m}@{k}": [] for m in names for k in ks}
 
     with torch.no_grad():
-        for start in range(0, users.numel(), chunk_size):
+        for start in tqdm(range(0, users.numel(), chunk_size), desc="full ranking", unit="chunk",
+                          leave=False, disable=None):
             u = users[start:start + chunk_size]
             scores = check_scores(score_users(u), (u.numel(), num_items), "score_users")
             dev = scores.device

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 from scipy.stats import rankdata
 from torch import Tensor
 
@@ -181,7 +182,8 @@ def _iter_scores(score_pairs: Callable[[Tensor, Tensor], Tensor], users: Any,
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     pos = pos.to(users.device)
     with torch.no_grad():
-        for start in range(0, users.numel(), chunk_size):
+        for start in tqdm(range(0, users.numel(), chunk_size), desc="sampled ranking", unit="chunk",
+                          leave=False, disable=None):
             u, p = users[start:start + chunk_size], pos[start:start + chunk_size]
             neg = negs[start:start + chunk_size]
             dneg = neg.to(users.device)
