@@ -52,6 +52,11 @@ class Network(nn.Module):
         """The fused target-domain representation of ``users``."""
         return self.fusion([encoded.users[d][users] for d in self.order], users)
 
+    def forward(self, ctx: GraphContext, batch: dict[str, tuple[Tensor, Tensor, Tensor]], loss: str,
+                l2: float, source_weight: float) -> dict[str, Tensor]:
+        """The step's loss terms (see :meth:`losses`); the call ``DistributedDataParallel`` wraps."""
+        return self.losses(ctx, batch, loss, l2, source_weight)
+
     def losses(self, ctx: GraphContext, batch: dict[str, tuple[Tensor, Tensor, Tensor]], loss: str,
                l2: float, source_weight: float) -> dict[str, Tensor]:
         """Loss terms of one step. ``batch[d] = (users, positives, negatives)`` per domain."""

@@ -1,5 +1,11 @@
 """The training loop shared by every graph model: BPR/BCE, sampling, early stopping.
 
+Data-parallel training: when a ``torch.distributed`` process group is initialised (e.g.
+by a script launched with ``torchrun`` that calls ``init_process_group("gloo")`` on CPU
+or ``"nccl"`` on GPU), the network is wrapped in ``DistributedDataParallel``; every rank
+draws the same seeded batch, trains on its ``rank::world`` shard, and gradients are
+averaged, so the run follows the single-process one. Only rank 0 writes checkpoints.
+
 Resumable training: :func:`train` hands the complete state of the loop to an
 ``on_epoch_end`` callback after every epoch (network and Adam state, the epoch, the
 history, the best-so-far weights, score and patience counter, and every random number
@@ -28,6 +34,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .network import Network
@@ -118,6 +126,10 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     batches = Batches(ctx, gen, cfg.batch_size, cfg.source_weight)
+    rank, world = _distributed()
+    module: torch.nn.Module = network
+    if world > 1:  # data parallel: every rank draws the same batch and trains on its shard
+        module = DistributedDataParallel(network, find_unused_parameters=True, broadcast_buffers=False)
     optim = torch.optim.Adam(network.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
     best, best_state, best_epoch, waited = -math.inf, None, 0, 0
@@ -143,7 +155,9 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         started = time.perf_counter()
         sums: dict[str, float] = {}
         for step, batch in enumerate(batches):
-            terms = network.losses(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight)
+            if world > 1:
+                batch = {d: tuple(t[rank::world] for t in part) for d, part in batch.items()}
+            terms = module(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight)
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"Loss became {loss.item()} at epoch {epoch}, step {step}; "
@@ -176,7 +190,7 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         history.append(row)
         log.info("epoch %d: %s", epoch, {k: round(v, 5) for k, v in row.items() if isinstance(v, float)})
         stopped = cfg.patience is not None and validate is not None and waited >= cfg.patience
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and rank == 0:
             on_epoch_end({
                 "epoch": epoch, "stopped": stopped, "train_config": asdict(cfg),
                 "network": _cpu(network.state_dict()), "optimizer": optim.state_dict(),
@@ -194,6 +208,13 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
     frame = pd.DataFrame(history)
     frame.attrs["best_epoch"] = best_epoch
     return frame
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)`` of an initialised ``torch.distributed`` process group, else ``(0, 1)``."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
