@@ -283,6 +283,22 @@ class CrossDomainRecommender(Recommender):
         items = items.to(table.device)
         return self.network_.scorer(fused[users.to(fused.device)], table[items.clamp(min=0)])
 
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """Fused target-domain user embeddings (what the ``dot`` scorer multiplies with items)."""
+        return self._final()[0][users.to(self._final()[0].device)]
+
+    def item_index(self, method: str = "hnsw", **options: Any) -> "ItemIndex":
+        """A :class:`cdgraph.ann.ItemIndex` over the target items, for ``recommend(..., index=)``.
+
+        Only for the ``dot`` scorer, whose score is the inner product the index ranks by.
+        """
+        from .ann import ItemIndex
+        from .nn.scorers import DotScorer
+        self._check_fitted()
+        if not isinstance(self.network_.scorer, DotScorer):
+            raise ValueError("An item index ranks by inner product: it needs the 'dot' scorer.")
+        return ItemIndex(self._final()[1], method=method, **options)
+
     def embeddings(self) -> dict[str, pd.DataFrame]:
         """Fused user embeddings and target item embeddings, indexed by raw id."""
         fused, items = self._final()

@@ -67,7 +67,7 @@ class Recommender:
                                    chunk_size=self.eval_chunk, per_row=per_row)
 
     def recommend(self, users: Iterable[Any] | Any, k: int = 10, exclude_seen: bool = True,
-                  unknown: str = "raise") -> pd.DataFrame:
+                  unknown: str = "raise", index: Any = None) -> pd.DataFrame:
         """Top-``k`` target items for raw user ids.
 
         Args:
@@ -75,6 +75,9 @@ class Recommender:
             k (int): How many items per user (capped at the catalogue size).
             exclude_seen (bool): Leave out items the user interacted with in training.
             unknown (str): ``"raise"`` (ValueError naming unknown users) or ``"skip"``.
+            index (ItemIndex, optional): Retrieve from this :class:`cdgraph.ann.ItemIndex`
+                (e.g. ``model.item_index("hnsw")``) instead of scoring every item; needs
+                a model with user vectors and the dot scorer.
 
         Returns:
             DataFrame with columns ``user, item, score, rank`` (raw ids, rank from 1).
@@ -101,18 +104,47 @@ class Recommender:
         with torch.no_grad():
             for s in range(0, len(idx), self.eval_chunk):
                 chunk = torch.from_numpy(idx[s:s + self.eval_chunk])
-                scores = self.score_users(chunk).float().cpu().clone()  # never write into a model buffer
+                hits = None
                 if exclude_seen:  # every position of each seen user (a user may be asked for twice)
                     hits = pd.DataFrame({"user": chunk.numpy(), "pos": np.arange(len(chunk))}).merge(seen, on="user")
-                    scores[torch.from_numpy(hits["pos"].to_numpy(np.int64, copy=True)),
-                           torch.from_numpy(hits["item"].to_numpy(np.int64, copy=True))] = -torch.inf
-                top = torch.topk(scores, k, dim=1)
-                valid = torch.isfinite(top.values)
-                r = np.repeat(np.arange(len(chunk)), k)[valid.flatten().numpy()]
+                if index is None:
+                    scores = self.score_users(chunk).float().cpu().clone()  # never write into a model buffer
+                    if hits is not None:
+                        scores[torch.from_numpy(hits["pos"].to_numpy(np.int64, copy=True)),
+                               torch.from_numpy(hits["item"].to_numpy(np.int64, copy=True))] = -torch.inf
+                    top = torch.topk(scores, k, dim=1)
+                    values, items = top.values, top.indices
+                else:
+                    values, items = self._retrieve(index, chunk, k, hits, num_items)
+                width = values.size(1)
+                valid = torch.isfinite(values)
+                r = np.repeat(np.arange(len(chunk)), width)[valid.flatten().numpy()]
                 frames.append(pd.DataFrame({
                     "user": np.asarray(raw, dtype=object)[s:s + self.eval_chunk][r],
-                    "item": data.item_ids[self.target][top.indices.flatten()[valid.flatten()].numpy()],
-                    "score": top.values[valid].numpy(),
-                    "rank": (np.tile(np.arange(1, k + 1), len(chunk))[valid.flatten().numpy()]),
+                    "item": data.item_ids[self.target][items.flatten()[valid.flatten()].numpy()],
+                    "score": values[valid].numpy(),
+                    "rank": (np.tile(np.arange(1, width + 1), len(chunk))[valid.flatten().numpy()]),
                 }))
         return pd.concat(frames, ignore_index=True) if frames else empty
+
+    def user_vectors(self, users: Tensor) -> Tensor:  # pragma: no cover - models with vectors override
+        raise TypeError(f"{type(self).__name__} has no user vectors to search an item index with.")
+
+    def _retrieve(self, index: Any, chunk: Tensor, k: int, hits: pd.DataFrame | None,
+                  num_items: int) -> tuple[Tensor, Tensor]:
+        """Top-``k`` from an item index, asking for enough extra items to drop the seen ones."""
+        if len(index) != num_items:
+            raise ValueError(f"The index holds {len(index)} items; the target has {num_items}.")
+        extra = 0
+        if hits is not None and len(hits):
+            extra = int(np.bincount(hits["pos"].to_numpy(), minlength=len(chunk)).max())
+        scores, ids = index.search(self.user_vectors(chunk), k + extra)
+        scores, ids = torch.from_numpy(scores).clone(), torch.from_numpy(ids)
+        scores[ids < 0] = -torch.inf
+        if extra:
+            rows = torch.arange(len(chunk)).unsqueeze(1)
+            seen_keys = torch.from_numpy(hits["pos"].to_numpy(np.int64) * num_items
+                                         + hits["item"].to_numpy(np.int64))
+            scores[torch.isin(rows * num_items + ids.clamp(min=0), seen_keys)] = -torch.inf
+        top = torch.topk(scores, min(k, scores.size(1)), dim=1)
+        return top.values, ids.gather(1, top.indices)

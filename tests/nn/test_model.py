@@ -178,3 +178,18 @@ def test_auto_source_weight_without_validation_falls_back(data, caplog):
     with caplog.at_level("WARNING", logger="cdgraph.model"):
         model.fit(split, **FIT)
     assert model.source_weight_ == 1.0 and "no" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["exact", "hnsw"])
+def test_item_index_recommend_matches_exact_and_excludes_seen(split, data, method):
+    pytest.importorskip("faiss") if method == "hnsw" else None
+    model = MODELS["default"]().fit(split, **FIT)
+    users = list(data.user_ids[:30])
+    dense = model.recommend(users, k=5)
+    fast = model.recommend(users, k=5, index=model.item_index(method))
+    seen = set(zip(*[split.raw("train")[c] for c in ("user", "item")]))
+    assert not any((u, i) in seen for u, i in zip(fast["user"], fast["item"]))
+    overlap = len(set(zip(dense["user"], dense["item"])) & set(zip(fast["user"], fast["item"])))
+    assert overlap / len(dense) > (0.999 if method == "exact" else 0.8)
+    index = model.item_index(method)
+    assert index.recall(model.user_vectors(torch.arange(20)), k=5) > (0.999 if method == "exact" else 0.8)
