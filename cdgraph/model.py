@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import asdict
 from typing import Any, Sequence
 
@@ -13,6 +12,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from .atomic import atomic_write
 from .data import CrossDomainData
 from .evaluate import draw_negatives
 from .network import LOSSES, Network, context_from_split
@@ -386,20 +386,7 @@ def _digest(state: dict[str, Any]) -> str:
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecommender:

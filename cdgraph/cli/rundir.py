@@ -12,13 +12,13 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write, usual_mode  # noqa: F401  (usual_mode re-exported)
 from .config import CLIError, read
 
 CONFIG = "config.toml"
@@ -50,28 +50,7 @@ def create(out: str | os.PathLike, label: str) -> Path:
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        usual_mode(tmp)  # mkstemp makes 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def usual_mode(path: str | os.PathLike) -> None:
-    """Give ``path`` the mode a plain ``open()`` would (0666 less the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    return atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
