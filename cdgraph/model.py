@@ -103,7 +103,8 @@ class CrossDomainRecommender(Recommender):
             seed: int = 0, patience: int | None = 10, eval_every: int = 1,
             valid_metric: str = "NDCG@10", valid_protocol: str | None = None, loss: str = "bpr",
             l2: float = 1e-4, source_weight: float | str | None = None,
-            num_negatives: int | None = None, progress: bool | None = None,
+            num_negatives: int | None = None, neighbors: Sequence[int] | None = None,
+            check_memory: bool = True, progress: bool | None = None,
             checkpoint: str | os.PathLike | None = None, resume: bool = False) -> "CrossDomainRecommender":
         """Train on ``split.train``; early-stop on ``split.valid``.
 
@@ -126,6 +127,16 @@ class CrossDomainRecommender(Recommender):
                 :attr:`source_weights`, each tried for half the epochs, then trains with
                 the winner (``source_weight_`` and ``source_search_`` record the choice).
                 None uses the model's own ``source_weight`` (default ``"auto"``).
+            neighbors (list of int, optional): Mini-batch mode: each step propagates over
+                a subgraph sampled around the batch's users and items, keeping at most
+                ``neighbors[l]`` neighbours per node at hop ``l`` (one fanout per layer; see
+                :mod:`cdgraph.nn.neighbor_sampling`). For graphs whose full-batch training
+                does not fit in memory, or to make an epoch on a very large graph cheaper.
+                Evaluation still propagates over the whole graph (without gradients).
+                None (default) trains full-batch.
+            check_memory (bool): Before full-batch training, estimate its memory
+                (:func:`cdgraph.memory.estimate_full_batch`) and raise ``MemoryError``,
+                pointing to ``neighbors=``, when it exceeds what the device has free.
             progress (bool, optional): Show a tqdm bar; by default only on a terminal.
             checkpoint (str or PathLike, optional): File to write after every epoch
                 (atomically: a temporary file renamed over it) with everything needed
@@ -168,15 +179,22 @@ class CrossDomainRecommender(Recommender):
                 split, dict(epochs=max(1, epochs // 2), lr=lr, batch_size=batch_size, seed=seed,
                             patience=patience, eval_every=eval_every, valid_metric=valid_metric,
                             valid_protocol=valid_protocol, loss=loss, l2=l2,
-                            num_negatives=num_negatives, progress=progress))
+                            num_negatives=num_negatives, neighbors=neighbors,
+                            check_memory=check_memory, progress=progress))
         if isinstance(source_weight, str) or source_weight < 0:
             raise ValueError(f"source_weight must be a non-negative number or 'auto', got {source_weight!r}.")
         self.source_weight_ = float(source_weight)
         cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
                           eval_every=eval_every, valid_metric=valid_metric,
                           valid_protocol=valid_protocol, num_negatives=num_negatives, loss=loss, l2=l2,
-                          source_weight=source_weight, progress=progress)
+                          source_weight=source_weight,
+                          neighbors=None if neighbors is None else [int(k) for k in neighbors],
+                          progress=progress)
         self._build(split, seed)
+        if check_memory and neighbors is None:
+            from .memory import check_full_batch
+            check_full_batch(self.ctx_, self.network_, batch_size, len(self.ctx_.domains)
+                             if source_weight > 0 else 1)
         self.train_config_ = cfg
         write = None
         if saved is not None:

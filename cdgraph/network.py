@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext, Scorer
+from .nn.neighbor_sampling import SampledGraph
 from .nn.scorers import DotScorer
 from .split import Split
 
@@ -53,14 +54,24 @@ class Network(nn.Module):
         return self.fusion([encoded.users[d][users] for d in self.order], users)
 
     def forward(self, ctx: GraphContext, batch: dict[str, tuple[Tensor, Tensor, Tensor]], loss: str,
-                l2: float, source_weight: float) -> dict[str, Tensor]:
+                l2: float, source_weight: float, sample: SampledGraph | None = None) -> dict[str, Tensor]:
         """The step's loss terms (see :meth:`losses`); the call ``DistributedDataParallel`` wraps."""
-        return self.losses(ctx, batch, loss, l2, source_weight)
+        return self.losses(ctx, batch, loss, l2, source_weight, sample)
 
     def losses(self, ctx: GraphContext, batch: dict[str, tuple[Tensor, Tensor, Tensor]], loss: str,
-               l2: float, source_weight: float) -> dict[str, Tensor]:
-        """Loss terms of one step. ``batch[d] = (users, positives, negatives)`` per domain."""
-        encoded = self.encoder(ctx)
+               l2: float, source_weight: float, sample: SampledGraph | None = None) -> dict[str, Tensor]:
+        """Loss terms of one step. ``batch[d] = (users, positives, negatives)`` per domain.
+
+        With ``sample`` (mini-batch mode), the encoder propagates over that sampled
+        subgraph only and the batch is taken in the sample's local positions.
+        """
+        if sample is not None:
+            if len(self.alignments):
+                raise ValueError("Alignment losses need full-batch training; drop neighbors=... "
+                                 "or the alignment.")
+            encoded, batch = self.encoder.forward_sampled(ctx, sample), sample.batch
+        else:
+            encoded = self.encoder(ctx)
         target = ctx.target
         terms: dict[str, Tensor] = {}
         users, pos, neg = batch[target]

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from .network import Network
 from .nn.base import GraphContext
+from .nn.neighbor_sampling import NeighborSampler
 from .sampling import PositiveSet
 from .split import Split
 
@@ -66,6 +67,7 @@ class TrainConfig:
     loss: str = "bpr"
     l2: float = 1e-4
     source_weight: float = 1.0
+    neighbors: list[int] | None = None
     progress: bool | None = None
 
 
@@ -126,6 +128,14 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     batches = Batches(ctx, gen, cfg.batch_size, cfg.source_weight)
+    sampler = None
+    if cfg.neighbors:  # mini-batch mode: propagate over a sampled subgraph per step
+        if len(cfg.neighbors) != network.encoder.layers:
+            raise ValueError(f"neighbors={list(cfg.neighbors)} gives {len(cfg.neighbors)} fanouts; the "
+                             f"encoder has {network.encoder.layers} layers: give one per layer.")
+        domains = network.encoder.sampled_domains(ctx)
+        sampler = NeighborSampler({d: ctx.edges[d] for d in domains}, ctx.num_users,
+                                  ctx.num_items, list(cfg.neighbors), ctx.device)
     rank, world = _distributed()
     module: torch.nn.Module = network
     if world > 1:  # data parallel: every rank draws the same batch and trains on its shard
@@ -157,7 +167,8 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         for step, batch in enumerate(batches):
             if world > 1:
                 batch = {d: tuple(t[rank::world] for t in part) for d, part in batch.items()}
-            terms = module(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight)
+            sample = None if sampler is None else sampler.sample(batch, gen)
+            terms = module(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight, sample)
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"Loss became {loss.item()} at epoch {epoch}, step {step}; "

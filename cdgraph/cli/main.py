@@ -1,7 +1,7 @@
 """``cdgraph`` command line: parser, logging and error handling.
 
 Sub-commands: ``datasets`` (list / info / download), ``train``, ``evaluate``,
-``recommend``, ``compare`` and ``export``; ``cdgraph COMMAND --help`` documents each.
+``recommend``, ``compare``, ``export`` and ``benchmark``; ``cdgraph COMMAND --help`` documents each.
 A mistake of the user's (unknown dataset or model, missing file, bad column, unknown
 user, bad option value) ends with one line on stderr and exit code 2; other failures
 with one line and exit code 1. ``--verbose`` adds the traceback and DEBUG logging.
@@ -16,6 +16,7 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
+from . import benchmark
 from . import config as cfg
 from .config import CLIError
 
@@ -210,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/export)")
     _verbose(p)
     p.set_defaults(func=commands.export)
+
+    benchmark.add_parser(sub, _verbose)
     return parser
 
 

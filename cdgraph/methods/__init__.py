@@ -1,10 +1,64 @@
-"""Published cross-domain methods built from cdgraph's components.
+"""Whole recommenders by name, and the published cross-domain methods built from cdgraph's parts.
 
-* :class:`EMCDR` (Man et al., IJCAI 2017): per-domain factors and a learned
-  source-to-target mapping for users who are cold in the target domain.
+:data:`METHODS` (see :mod:`cdgraph.methods.registry`) maps a name to a factory
+``(target, **options) -> Recommender``; benchmarks and the command line build from it,
+and :func:`register_method` adds your own. Registered here:
+
+* ``cdgraph``: the default :class:`~cdgraph.CrossDomainRecommender` (see its docstring
+  for why it is configured as it is);
+* the baselines of :mod:`cdgraph.baselines`: ``pop``, ``bprmf``, ``lightgcn-target``,
+  ``lightgcn-joint``;
+* ``bitgcf``: BiTGCF (Liu et al., CIKM 2020), the ``bitgcf`` encoder with attention fusion;
+* ``graph-contrastive``: joint-graph LightGCN plus a contrastive alignment of each shared
+  user's per-domain graph views (the ``graph-contrastive`` alignment loss);
+* ``emcdr`` / ``emcdr-lightgcn``: :class:`EMCDR` (Man et al., IJCAI 2017) on BPR-MF or
+  LightGCN factors.
 """
 from __future__ import annotations
 
-from .emcdr import EMCDR
+from typing import Any
 
-__all__ = ["EMCDR"]
+from .. import baselines
+from ..model import CrossDomainRecommender
+from .emcdr import EMCDR
+from .registry import METHODS, available_methods, make_method, register_method
+
+
+@register_method("cdgraph")
+def cdgraph_default(target: str, **options: Any) -> CrossDomainRecommender:
+    """The default model: joint-graph LightGCN, source weight chosen on validation."""
+    return CrossDomainRecommender(target, **options)
+
+
+for _name in baselines.BASELINES:
+    register_method(_name)(lambda target, _name=_name, **options: baselines.make(_name, target, **options))
+
+
+@register_method("bitgcf")
+def bitgcf(target: str, **options: Any) -> CrossDomainRecommender:
+    """BiTGCF (Liu et al., CIKM 2020): see :class:`cdgraph.nn.bitgcf.BiTGCFEncoder`."""
+    return CrossDomainRecommender(target, **{"encoder": "bitgcf", "fusion": "attention", "layers": 3,
+                                             "source_weight": 1.0, **options})
+
+
+@register_method("graph-contrastive")
+def graph_contrastive(target: str, **options: Any) -> CrossDomainRecommender:
+    """Joint-graph LightGCN with the ``graph-contrastive`` alignment of shared users' views
+    (:class:`cdgraph.nn.alignment.GraphContrastive`), source weight chosen on validation."""
+    return CrossDomainRecommender(target, **{"encoder_options": {"views": "dual"},
+                                             "alignment": "graph-contrastive", **options})
+
+
+@register_method("emcdr")
+def emcdr(target: str, **options: Any) -> EMCDR:
+    """EMCDR on BPR-MF factors (the paper's MF variant)."""
+    return EMCDR(target, **options)
+
+
+@register_method("emcdr-lightgcn")
+def emcdr_lightgcn(target: str, **options: Any) -> EMCDR:
+    """EMCDR on 4-layer LightGCN factors learned per domain."""
+    return EMCDR(target, **{"layers": 4, **options})
+
+
+__all__ = ["EMCDR", "METHODS", "register_method", "make_method", "available_methods"]

@@ -8,6 +8,7 @@ subclass registered with the matching decorator plugs into
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -15,6 +16,9 @@ from torch import Tensor, nn
 
 from ..registry import Registry
 from .propagation import Block, normalized_blocks
+
+if TYPE_CHECKING:
+    from .neighbor_sampling import SampledGraph
 
 
 @dataclass
@@ -93,6 +97,16 @@ class Encoder(nn.Module):
     def regularization(self) -> Tensor | None:
         """An extra loss term the encoder wants (e.g. weight sharing), or None."""
         return None
+
+    def sampled_domains(self, ctx: GraphContext) -> list[str]:
+        """Domains whose graph :meth:`forward_sampled` propagates over (mini-batch mode)."""
+        raise ValueError(f"The {type(self).__name__} encoder has no mini-batch mode (neighbors=...); "
+                         f"use the 'lightgcn' encoder with views='joint', or full-batch training.")
+
+    def forward_sampled(self, ctx: GraphContext, sample: "SampledGraph") -> Encoded:
+        """:meth:`forward` on a sampled subgraph, in the sample's local positions."""
+        self.sampled_domains(ctx)
+        raise NotImplementedError
 
     @property
     def out_dim(self) -> int:

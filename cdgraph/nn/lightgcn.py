@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from .neighbor_sampling import SampledGraph
 
 
 @register_encoder("lightgcn")
@@ -93,6 +94,41 @@ class LightGCNEncoder(Encoder):
         ego_users = {d: self.user_specific[d] if self.specific else self.user for d in self.domains}
         ego_users = {d: ego_users.get(d, self.user) for d in self.all_domains}
         return Encoded(views, items_out, ego_users, {d: self.item[d] for d in self.domains}, aux)
+
+    def sampled_domains(self, ctx: GraphContext) -> list[str]:
+        if self.views != "joint" or self.specific:
+            raise ValueError("Mini-batch training (neighbors=...) supports the lightgcn encoder with "
+                             f"views='joint' and specific=False; this one has views={self.views!r}, "
+                             f"specific={self.specific}.")
+        return [ctx.target] if self.graph == "target" else list(ctx.domains)
+
+    def forward_sampled(self, ctx: GraphContext, sample: SampledGraph) -> Encoded:
+        """LightGCN on a sampled subgraph (see :mod:`cdgraph.nn.neighbor_sampling`)."""
+        domains = self.sampled_domains(ctx)
+        nodes, n_users = sample.nodes, ctx.num_users
+        parts, where = [], []
+        is_user = nodes < n_users
+        parts.append(self.user[nodes[is_user]])
+        where.append(is_user.nonzero().squeeze(1))
+        start = n_users
+        for d in domains:
+            mine = (nodes >= start) & (nodes < start + ctx.num_items[d])
+            parts.append(self.item[d][nodes[mine] - start])
+            where.append(mine.nonzero().squeeze(1))
+            start += ctx.num_items[d]
+        h = torch.zeros(nodes.numel(), self.dim, device=nodes.device).index_add(
+            0, torch.cat(where), torch.cat(parts))
+        seeds = sample.num_seeds
+        ego, total = h[:seeds], h[:seeds]
+        for block in reversed(range(len(sample.blocks))):
+            h = sample.propagate(h, block)
+            total = total + h[:seeds]
+        out = total / (len(sample.blocks) + 1)
+        users, ego_users = out[:sample.num_users], ego[:sample.num_users]
+        items = {d: out[a:b] for d, (a, b) in sample.items.items()}
+        ego_items = {d: ego[a:b] for d, (a, b) in sample.items.items()}
+        views = {d: users for d in ctx.domains}
+        return Encoded(views, items, {d: ego_users for d in ctx.domains}, ego_items)
 
     def _single_domain(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
         """Each domain propagated on its own graph: the other view for graph-contrastive learning."""

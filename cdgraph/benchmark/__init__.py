@@ -1,0 +1,15 @@
+"""Benchmarks users can rerun: methods x tasks x seeds on the public datasets.
+
+* :data:`TASKS`: the ten tasks (six warm, four cold-start) with their papers' protocols;
+* :class:`GridConfig` / :func:`run_grid`: a resumable grid writing ``results.csv``,
+  a markdown table with mean ± std, the best baseline marked and paired tests, a
+  summary and a plot; also ``cdgraph benchmark --config grid.toml``.
+"""
+from __future__ import annotations
+
+from .report import plot, summary, table
+from .runner import GridConfig, run_grid, run_one, write_reports
+from .tasks import TASKS, Task, get_task
+
+__all__ = ["TASKS", "Task", "get_task", "GridConfig", "run_grid", "run_one", "write_reports",
+           "table", "summary", "plot"]

@@ -1,0 +1,179 @@
+"""The benchmark grid: methods x tasks x seeds, resumable, one results CSV.
+
+Every run appends one row to ``<out>/results.csv`` (rewritten atomically), so a run
+that is interrupted, killed or crashes resumes where it stopped: finished
+(task, method, seed) triples are skipped. After the grid (and whenever asked), the
+markdown table, the summary of the reference method against the best other one, and a
+bar chart are written next to it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .. import datasets, split as splits
+from ..atomic import atomic_write
+from ..methods import make_method
+from . import report
+from .tasks import TASKS, get_task
+
+KEYS = ["task", "method", "seed"]
+
+
+@dataclass
+class GridConfig:
+    """What to run; readable from the ``[benchmark]`` table of a TOML file.
+
+    Attributes:
+        tasks, methods (list[str]): Names from :data:`~cdgraph.benchmark.tasks.TASKS`
+            and :func:`~cdgraph.methods.available_methods`.
+        seeds (list[int]): Training seeds (also the seed of the sampled test negatives).
+        epochs (int): Epoch budget of every method; ``task_epochs`` overrides it per task.
+        fit (dict): Options of every ``fit`` (lr, batch_size, patience, ...).
+        reference (list[str]): cdgraph's own methods; the others are the baselines.
+        out (str): Output folder (``results.csv``, ``results.md``, ``summary.md``, ``results.png``).
+        root (str, optional): Dataset root (default: ``$CDGRAPH_DATA`` or the cache).
+        notes (dict): Remarks printed next to a method's name in the table.
+    """
+
+    tasks: list[str]
+    methods: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    epochs: int = 30
+    task_epochs: dict[str, int] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=lambda: {"lr": 0.01, "batch_size": 8192, "patience": 10})
+    reference: list[str] = field(default_factory=lambda: ["cdgraph"])
+    out: str = "benchmark-results"
+    root: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from ..methods import available_methods
+        for t in self.tasks:
+            get_task(t)
+        unknown = [m for m in self.methods if m not in available_methods()]
+        if unknown:
+            raise ValueError(f"Unknown method(s) {unknown}; available: {available_methods()}.")
+        if not self.seeds or any(not isinstance(s, int) or s < 0 for s in self.seeds):
+            raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}.")
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "GridConfig":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python < 3.11
+            import tomli as tomllib
+        try:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"Cannot read benchmark config {os.fspath(path)!r}: {exc}") from None
+        table = doc.get("benchmark", doc)
+        known = set(cls.__dataclass_fields__)
+        extra = sorted(set(table) - known)
+        if extra:
+            raise ValueError(f"{os.fspath(path)!r}: unknown key(s) {extra} in [benchmark]; "
+                             f"known: {sorted(known)}.")
+        values = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+        if "out" in table and "out" not in overrides and not os.path.isabs(table["out"]):
+            values["out"] = str(Path(path).resolve().parent / table["out"])
+        return cls(**values)
+
+
+def run_one(task_name: str, method: str, seed: int, epochs: int, fit: dict[str, Any],
+            root: str | None = None) -> dict[str, Any]:
+    """Train ``method`` on ``task_name`` with ``seed`` and evaluate it; one results row."""
+    task = get_task(task_name)
+    data = datasets.load(task.dataset, root=root)
+    sp = getattr(splits, task.split)(data, task.target)
+    model = make_method(method, task.target)
+    options = dict(fit)
+    options.setdefault("valid_metric", task.metric)
+    started = time.perf_counter()
+    model.fit(sp, epochs=epochs, seed=seed, valid_protocol="sampled", num_negatives=task.num_negatives,
+              progress=False, **options)
+    seconds = time.perf_counter() - started
+    sampled = model.evaluate(sp, protocol="sampled", num_negatives=task.num_negatives, k=(1, 5, 10), seed=seed)
+    full = model.evaluate(sp, protocol="full", k=(20,))
+    history = getattr(model, "history_", None)
+    row: dict[str, Any] = {"task": task_name, "method": method, "seed": seed, "epochs_budget": epochs,
+                           "epochs_run": 0 if history is None else len(history), "seconds": round(seconds, 1)}
+    row.update({k: v for k, v in sampled.items() if "/" not in k})
+    row.update({k: v for k, v in full.items() if k in ("Recall@20", "NDCG@20")})
+    row["full/MRR"] = full.get("MRR")
+    if getattr(model, "source_weight_", None) is not None:
+        row["source_weight"] = model.source_weight_
+    return row
+
+
+def _read(csv: Path) -> pd.DataFrame:
+    return pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=KEYS)
+
+
+def _write_csv(frame: pd.DataFrame, csv: Path) -> None:
+    atomic_write(csv, lambda fh: fh.write(frame.to_csv(index=False).encode()))
+
+
+def write_reports(config: GridConfig, results: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Rewrite the table, the summary, the JSON and the plot from ``results.csv``."""
+    out = Path(config.out)
+    results = _read(out / "results.csv") if results is None else results
+    results = results[results["task"].isin(config.tasks) & results["method"].isin(config.methods)]
+    if results.empty:
+        return {}
+    ref = config.reference[0] if config.reference else "cdgraph"
+    head = ("# Benchmark results\n\nMean ± std over seeds; each seed trains the model and draws the "
+            "sampled test negatives. The best baseline (best method other than cdgraph's own) is "
+            "marked; p is a one-sided paired t-test over seeds that the row beats it (mean "
+            f"difference in brackets). Made by `cdgraph benchmark` / `benchmarks/run_grid.py`; fit "
+            f"options {json.dumps(config.fit)}.\n\n")
+    paths = {"table": out / "results.md", "summary": out / "summary.md", "json": out / "results.json"}
+    md = head + report.table(results, config.reference, config.notes)
+    atomic_write(paths["table"], lambda fh: fh.write(md.encode()))
+    summ = report.summary(results, ref)
+    lines = [f"# {ref} against the best other method per task", "",
+             "p: one-sided paired t-test over seeds; wins: higher mean and p < 0.05.", "",
+             "| " + " | ".join(summ.columns) + " |", "|---" * len(summ.columns) + "|"]
+    lines += ["| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row) + " |"
+              for row in summ.itertuples(index=False)]
+    if summ.empty:
+        lines[4:] = [f"No task has results of {ref!r} yet."]
+    atomic_write(paths["summary"], lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
+    atomic_write(paths["json"], lambda fh: fh.write(
+        json.dumps(results.to_dict(orient="records"), indent=1, default=float).encode()))
+    if report.plot(results, out / "results.png"):
+        paths["plot"] = out / "results.png"
+    return paths
+
+
+def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
+             runner: Callable[..., dict[str, Any]] = run_one) -> pd.DataFrame:
+    """Run every (task, method, seed) not yet in ``<out>/results.csv``; returns all rows."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
+    csv = out / "results.csv"
+    done = _read(csv)
+    have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
+    todo = [(t, m, s) for t in config.tasks for m in config.methods for s in config.seeds
+            if (t, m, s) not in have]
+    echo(f"{len(have)} runs done, {len(todo)} to go -> {csv}")
+    for n, (task, method, seed) in enumerate(todo, 1):
+        epochs = int(config.task_epochs.get(task, config.epochs))
+        row = runner(task, method, seed, epochs, config.fit, config.root)
+        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True) if len(done) else pd.DataFrame([row])
+        _write_csv(done, csv)
+        metric = get_task(task).metric
+        echo(f"[{n}/{len(todo)}] {task} {method} seed={seed}: {metric}={row[metric]:.4f} "
+             f"({row['seconds']:.0f}s)")
+    write_reports(config, done)
+    return done
+
+
+__all__ = ["GridConfig", "run_grid", "run_one", "write_reports", "TASKS"]

@@ -1,0 +1,57 @@
+"""``cdgraph benchmark``: the resumable methods x tasks x seeds grid (see :mod:`cdgraph.benchmark`)."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from .config import CLIError
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    from ..benchmark import TASKS, GridConfig, run_grid, write_reports
+    from ..methods import available_methods
+
+    if args.list:
+        print("tasks:")
+        for name, task in TASKS.items():
+            print(f"  {name:18s} {task.describe()}")
+        print("methods:\n  " + " ".join(available_methods()))
+        return 0
+    flags = {"tasks": args.tasks, "methods": args.methods, "seeds": args.seeds, "epochs": args.epochs,
+             "out": args.out, "root": args.root or os.environ.get("CDGRAPH_DATA")}
+    if args.config:
+        config = GridConfig.from_toml(args.config, **flags)
+    else:
+        if not args.tasks or not args.methods:
+            raise CLIError("Give --tasks and --methods (see 'cdgraph benchmark --list'), or --config FILE.")
+        config = GridConfig(**{k: v for k, v in flags.items() if v is not None})
+    if args.report_only:
+        paths = write_reports(config)
+        if not paths:
+            raise CLIError(f"No results for these tasks and methods in {config.out!r} yet.")
+        print("\n".join(str(p) for p in paths.values()))
+        return 0
+    run_grid(config, echo=lambda line: print(line, flush=True))
+    print(f"results: {os.path.join(config.out, 'results.md')}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
+    p = sub.add_parser(
+        "benchmark", help="methods x tasks x seeds on the public datasets (resumable)",
+        description="Train and evaluate every method on every task with every seed, appending one "
+                    "row per run to OUT/results.csv; a rerun skips finished runs. Writes results.md "
+                    "(mean ± std, best baseline marked, paired t-tests), summary.md and results.png. "
+                    "A TOML file with a [benchmark] table (tasks, methods, seeds, epochs, task_epochs, "
+                    "fit, reference, out, root, notes) sets everything; flags override it.")
+    p.add_argument("--config", metavar="FILE", help="TOML file with a [benchmark] table")
+    p.add_argument("--tasks", nargs="+", metavar="TASK", help="task names (see --list)")
+    p.add_argument("--methods", nargs="+", metavar="NAME", help="method names (see --list)")
+    p.add_argument("--seeds", nargs="+", type=int, metavar="N", help="seeds (default: 0 1 2 3 4)")
+    p.add_argument("--epochs", type=int, metavar="N", help="epoch budget of every method (default: 30)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: benchmark-results)")
+    p.add_argument("--root", metavar="DIR", help="dataset root (default: $CDGRAPH_DATA or the cache)")
+    p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv")
+    p.add_argument("--list", action="store_true", help="list the tasks and methods, then exit")
+    verbose(p)
+    p.set_defaults(func=benchmark)

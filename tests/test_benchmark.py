@@ -1,0 +1,101 @@
+"""The benchmark grid: resumes after an interruption, reports the best baseline and tests, reads TOML."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cdgraph.benchmark import TASKS, GridConfig, run_grid
+from cdgraph.methods import make_method, register_method
+from tests.test_cli import PNG_MAGIC, cli
+
+#: Fake NDCG/MRR per method: cdgraph best, lightgcn-joint the best baseline, pop worst.
+LEVEL = {"cdgraph": 0.30, "lightgcn-joint": 0.25, "pop": 0.10}
+
+
+def fake_runner(calls: list, fail_after: int | None = None):
+    def run(task, method, seed, epochs, fit, root):
+        if fail_after is not None and len(calls) >= fail_after:
+            raise RuntimeError("killed")
+        calls.append((task, method, seed))
+        value = LEVEL[method] + 0.01 * ((seed * 7 + len(method)) % 3)
+        row = {"task": task, "method": method, "seed": seed, "epochs_budget": epochs, "epochs_run": epochs,
+               "seconds": 1.0, "MRR": value, "NDCG@10": value, "HR@10": 2 * value, "Recall@20": value / 2,
+               "NDCG@20": value / 3}
+        return row
+    return run
+
+
+def config(tmp_path, **kw):
+    base = dict(tasks=["sport-cloth", "game-video-cold"], methods=["cdgraph", "lightgcn-joint", "pop"],
+                seeds=[0, 1, 2], epochs=3, out=str(tmp_path / "grid"))
+    return GridConfig(**{**base, **kw})
+
+
+def test_grid_resumes_after_an_interruption_without_repeating_runs(tmp_path):
+    calls: list = []
+    cfg = config(tmp_path)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_grid(cfg, echo=lambda _: None, runner=fake_runner(calls, fail_after=7))
+    partial = pd.read_csv(tmp_path / "grid" / "results.csv")
+    assert len(partial) == 7 and not (tmp_path / "grid" / "results.md").exists()
+    before = list(calls)
+    lines: list[str] = []
+    results = run_grid(cfg, echo=lines.append, runner=fake_runner(calls))
+    assert lines[0].startswith("7 runs done, 11 to go")
+    assert len(results) == 18 and not results.duplicated(["task", "method", "seed"]).any()
+    assert set(calls[len(before):]).isdisjoint(before)
+    calls.clear()
+    run_grid(cfg, echo=lambda _: None, runner=fake_runner(calls))
+    assert calls == []  # everything was done
+
+
+def test_reports_mark_best_baseline_and_test_against_it(tmp_path):
+    cfg = config(tmp_path)
+    run_grid(cfg, echo=lambda _: None, runner=fake_runner([]))
+    md = (tmp_path / "grid" / "results.md").read_text()
+    assert md.count("**lightgcn-joint** (best baseline)") == 2
+    cdgraph_rows = [line for line in md.splitlines() if line.startswith("| cdgraph |")]
+    assert len(cdgraph_rows) == 2 and all("(+0.05" in line for line in cdgraph_rows)
+    summary = (tmp_path / "grid" / "summary.md").read_text()
+    assert summary.count("| True |") == 2 and "lightgcn-joint" in summary
+    assert (tmp_path / "grid" / "results.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_toml_config_is_checked_and_flags_override_it(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('[benchmark]\ntasks = ["book-music"]\nmethods = ["pop"]\nseeds = [0, 1]\nout = "res"\n'
+                    '[benchmark.task_epochs]\nbook-music = 100\n')
+    cfg = GridConfig.from_toml(path, seeds=[3])
+    assert cfg.seeds == [3] and cfg.task_epochs == {"book-music": 100}
+    assert cfg.out == str(tmp_path / "res")
+    path.write_text('[benchmark]\ntasks = ["book-music"]\nmethods = ["pop"]\nepoch = 3\n')
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['epoch'\]"):
+        GridConfig.from_toml(path)
+    with pytest.raises(ValueError, match="Unknown method"):
+        GridConfig(tasks=["book-music"], methods=["nope"])
+    with pytest.raises(ValueError, match="Unknown benchmark task"):
+        GridConfig(tasks=["nope"], methods=["pop"])
+
+
+def test_registered_method_is_usable_by_name():
+    @register_method("test-popularity", overwrite=True)
+    def _pop(target, **options):
+        return make_method("pop", target)
+
+    assert type(make_method("test-popularity", "cloth")).__name__ == "Popularity"
+    assert set(TASKS) >= {"sport-cloth", "book-music", "game-video-cold", "sport-cloth-cold"}
+
+
+@pytest.mark.realdata
+def test_cli_benchmark_runs_and_resumes_on_real_data(mirror, tmp_path):
+    args = ["benchmark", "--tasks", "game-video-cold", "--methods", "pop", "bprmf", "--seeds", "0", "1",
+            "--epochs", "1", "--out", tmp_path / "b"]
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    results = pd.read_csv(tmp_path / "b" / "results.csv")
+    assert len(results) == 4 and results["MRR"].between(0, 1).all()
+    assert (results[results["method"] == "bprmf"]["epochs_run"] == 1).all()
+    again = cli(*args)
+    assert again.returncode == 0 and "4 runs done, 0 to go" in again.stdout
+    bad = cli("benchmark", "--tasks", "game-video-cold", "--methods", "nope", "--out", tmp_path / "c")
+    assert bad.returncode == 2 and "Unknown method" in bad.stderr and len(bad.stderr.splitlines()) == 1
