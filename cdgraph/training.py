@@ -165,9 +165,12 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         started = time.perf_counter()
         sums: dict[str, float] = {}
         for step, batch in enumerate(batches):
-            if world > 1:
-                batch = {d: tuple(t[rank::world] for t in part) for d, part in batch.items()}
+            # sampled on the whole batch, so that every rank draws the same random numbers
             sample = None if sampler is None else sampler.sample(batch, gen)
+            if world > 1:
+                batch = _shard(batch, rank, world)
+                if sample is not None:
+                    sample.batch = _shard(sample.batch, rank, world)
             terms = module(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight, sample)
             loss = sum(terms.values())
             if not torch.isfinite(loss):
@@ -310,6 +313,11 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], where: str
                          f"{', '.join(map(repr, changed))}): another split or seed; {advice}")
     if saved["valid"] != current["valid"]:
         raise ValueError(f"Checkpoint {where!r}: validation interactions differ (another split); {advice}")
+
+
+def _shard(batch: dict[str, tuple], rank: int, world: int) -> dict[str, tuple]:
+    """This rank's share of every domain's ``(users, positives, negatives)``."""
+    return {d: tuple(t[rank::world] for t in part) for d, part in batch.items()}
 
 
 def check_train_config(saved: dict[str, Any], cfg: TrainConfig, where: str) -> None:

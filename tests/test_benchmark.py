@@ -65,7 +65,7 @@ def test_toml_config_is_checked_and_flags_override_it(tmp_path):
     path = tmp_path / "grid.toml"
     path.write_text('[benchmark]\ntasks = ["book-music"]\nmethods = ["pop"]\nseeds = [0, 1]\nout = "res"\n'
                     '[benchmark.task_epochs]\nbook-music = 100\n')
-    cfg = GridConfig.from_toml(path, seeds=[3])
+    cfg = GridConfig.from_toml(path, seeds=[3], out=None, tasks=None)
     assert cfg.seeds == [3] and cfg.task_epochs == {"book-music": 100}
     assert cfg.out == str(tmp_path / "res")
     path.write_text('[benchmark]\ntasks = ["book-music"]\nmethods = ["pop"]\nepoch = 3\n')

@@ -81,7 +81,7 @@ class GridConfig:
             raise ValueError(f"{os.fspath(path)!r}: unknown key(s) {extra} in [benchmark]; "
                              f"known: {sorted(known)}.")
         values = {**table, **{k: v for k, v in overrides.items() if v is not None}}
-        if "out" in table and "out" not in overrides and not os.path.isabs(table["out"]):
+        if "out" in table and overrides.get("out") is None and not os.path.isabs(table["out"]):
             values["out"] = str(Path(path).resolve().parent / table["out"])
         return cls(**values)
 

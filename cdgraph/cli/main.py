@@ -107,6 +107,8 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
     _option(group, ["--loss"], "train", "loss", "bpr, bce or softmax (default: bpr)", "LOSS")
     _option(group, ["--l2"], "train", "l2", "L2 weight on the batch embeddings (default: 1e-4)", "W")
     _option(group, ["--valid-metric"], "train", "valid_metric", "metric that selects the model (default: NDCG@10)", "METRIC")
+    _option(group, ["--neighbors"], "train", "neighbors", "mini-batch mode: neighbours sampled per node "
+            "at each hop, one per layer, e.g. 10 5 5 (default: full-batch)", "K", element=cfg.positive_int)
     _option(group, ["-k"], "evaluate", "k", "cut-offs of the test metrics (default: 5 10 20)", "K",
             element=cfg.positive_int)
     _option(group, ["--num-negatives"], "evaluate", "num_negatives",

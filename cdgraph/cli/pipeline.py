@@ -64,6 +64,8 @@ def fit_options(config: dict[str, Any], seed: int | None = None) -> dict[str, An
     out = {k: train[k] for k in ("epochs", "lr", "batch_size", "loss", "l2", "valid_metric")}
     out["patience"] = None if train["patience"] == "none" else train["patience"]
     out["seed"] = train["seed"] if seed is None else seed
+    if train.get("neighbors"):
+        out["neighbors"] = list(train["neighbors"])
     return out
 
 
