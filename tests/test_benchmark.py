@@ -49,6 +49,17 @@ def test_grid_resumes_after_an_interruption_without_repeating_runs(tmp_path):
     assert calls == []  # everything was done
 
 
+def test_grids_run_side_by_side_merge_into_one(tmp_path):
+    a = config(tmp_path, tasks=["sport-cloth"], out=str(tmp_path / "a"))
+    b = config(tmp_path, tasks=["game-video-cold"], out=str(tmp_path / "b"))
+    run_grid(a, echo=lambda _: None, runner=fake_runner([]))
+    run_grid(b, echo=lambda _: None, runner=fake_runner([]))
+    calls: list = []
+    merged = run_grid(config(tmp_path, out=str(tmp_path / "all")), echo=lambda _: None,
+                      runner=fake_runner(calls), merge=[tmp_path / "a" / "results.csv", tmp_path / "b" / "results.csv"])
+    assert calls == [] and len(merged) == 18
+
+
 def test_reports_mark_best_baseline_and_test_against_it(tmp_path):
     cfg = config(tmp_path)
     run_grid(cfg, echo=lambda _: None, runner=fake_runner([]))

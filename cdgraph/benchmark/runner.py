@@ -153,15 +153,25 @@ def write_reports(config: GridConfig, results: pd.DataFrame | None = None) -> di
 
 
 def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
-             runner: Callable[..., dict[str, Any]] = run_one) -> pd.DataFrame:
-    """Run every (task, method, seed) not yet in ``<out>/results.csv``; returns all rows."""
+             runner: Callable[..., dict[str, Any]] = run_one,
+             merge: list[str | os.PathLike] = ()) -> pd.DataFrame:
+    """Run every (task, method, seed) not yet in ``<out>/results.csv``; returns all rows.
+
+    ``merge``: results CSVs of other grids (e.g. processes run side by side with their own
+    ``out``) folded in first; of rows with the same task, method and seed the last is kept.
+    """
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
     csv = out / "results.csv"
     done = _read(csv)
+    if merge:
+        frames = [f for f in [done] + [_read(Path(m)) for m in merge] if len(f)]
+        done = pd.concat(frames, ignore_index=True).drop_duplicates(KEYS, keep="last").reset_index(drop=True)
+        _write_csv(done, csv)
     have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
-    todo = [(t, m, s) for t in config.tasks for m in config.methods for s in config.seeds
+    # seed by seed: an interrupted grid leaves complete seeds behind, which paired tests can use
+    todo = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
             if (t, m, s) not in have]
     echo(f"{len(have)} runs done, {len(todo)} to go -> {csv}")
     for n, (task, method, seed) in enumerate(todo, 1):

@@ -31,7 +31,10 @@ def benchmark(args: argparse.Namespace) -> int:
             raise CLIError(f"No results for these tasks and methods in {config.out!r} yet.")
         print("\n".join(str(p) for p in paths.values()))
         return 0
-    run_grid(config, echo=lambda line: print(line, flush=True))
+    missing = [m for m in args.merge or [] if not os.path.isfile(m)]
+    if missing:
+        raise CLIError(f"--merge: no such results file {missing[0]!r}.")
+    run_grid(config, echo=lambda line: print(line, flush=True), merge=args.merge or [])
     print(f"results: {os.path.join(config.out, 'results.md')}")
     return 0
 
@@ -51,6 +54,8 @@ def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="epoch budget of every method (default: 30)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: benchmark-results)")
     p.add_argument("--root", metavar="DIR", help="dataset root (default: $CDGRAPH_DATA or the cache)")
+    p.add_argument("--merge", nargs="+", metavar="CSV", help="fold these results.csv files (e.g. of "
+                   "grids run side by side) into OUT/results.csv first")
     p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv")
     p.add_argument("--list", action="store_true", help="list the tasks and methods, then exit")
     verbose(p)
