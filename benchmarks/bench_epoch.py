@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from cdgraph.atomic import atomic_write_text
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECBOLE_EPOCH_S, RECBOLE_EVAL_S = 62.0, 10.0
 METHODS = ["cdgraph", "bitgcf"]
@@ -76,10 +78,8 @@ def main() -> None:
                      f"| {RECBOLE_EPOCH_S / r['epoch_seconds']:.0f}x | {RECBOLE_EVAL_S / r['eval_seconds']:.1f}x |")
     md = "\n".join(lines) + "\n"
     out = os.path.join(HERE, "results", "epoch")
-    for path, text in ((out + ".md", md), (out + ".json", json.dumps(rows, indent=1))):
-        with open(path + ".tmp", "w") as fh:
-            fh.write(text)
-        os.replace(path + ".tmp", path)
+    atomic_write_text(out + ".md", md)
+    atomic_write_text(out + ".json", json.dumps(rows, indent=1))
     print(md)
 
 

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from cdgraph.atomic import atomic_write_text
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYNTHETIC = {"1m": (50_000, 25_000, 500_000), "10m": (500_000, 250_000, 5_000_000)}
 LAYERS, DIM, BATCH = 3, 64, 8192
@@ -137,10 +139,8 @@ def main() -> None:
               f"`cdgraph.memory.estimate_full_batch` for the same model, the number `fit` checks against "
               f"free memory before full-batch training. Made by `python benchmarks/bench_minibatch.py`.\n\n")
     md = header + table(rows) + "\n"
-    for path, text in ((args.out + ".md", md), (args.out + ".json", json.dumps(rows, indent=1))):
-        with open(path + ".tmp", "w") as fh:
-            fh.write(text)
-        os.replace(path + ".tmp", path)
+    atomic_write_text(args.out + ".md", md)
+    atomic_write_text(args.out + ".json", json.dumps(rows, indent=1))
     print(md)
 
 

@@ -22,6 +22,7 @@ from cdgraph.split import leave_one_out
 from cdgraph.training import NonFiniteLoss
 
 from .nn.planted import planted
+from .test_safety import NaNAfterEncoder  # noqa: F401  (registers "test-nan-after")
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -40,22 +41,6 @@ class SlowEncoder(LightGCNEncoder):
         if self.training and SLOW:
             time.sleep(SLOW)
         return super().forward(ctx)
-
-
-@register_encoder("test-resume-nan")
-class NaNEncoder(LightGCNEncoder):
-    """LightGCN whose user views turn NaN after ``after`` training forwards."""
-
-    def __init__(self, dim: int = 64, layers: int = 1, after: int = 3) -> None:
-        super().__init__(dim, layers, views="joint")
-        self.after, self.calls = after, 0
-
-    def forward(self, ctx):
-        out = super().forward(ctx)
-        self.calls += self.training
-        if self.training and self.calls > self.after:
-            out.users = {d: u * float("nan") for d, u in out.users.items()}
-        return out
 
 
 def make_split(split_seed: int = 0, **options) -> cdgraph.split.Split:
@@ -223,7 +208,7 @@ def test_nan_loss_leaves_the_last_checkpoint_intact(split, tmp_path, monkeypatch
 
     monkeypatch.setattr(model_module, "atomic_save", recording)
     steps = -(-len(split.train["tgt"]) // FIT["batch_size"])  # NaN from epoch 3, step 0 on
-    model = cdgraph.CrossDomainRecommender("tgt", encoder="test-resume-nan", dim=16, layers=2,
+    model = cdgraph.CrossDomainRecommender("tgt", encoder="test-nan-after", dim=16, layers=2,
                                            encoder_options={"after": 2 * steps})
     with pytest.raises(NonFiniteLoss, match="epoch 3, step 0"):
         model.fit(split, epochs=5, checkpoint=path, **FIT)
