@@ -12,6 +12,8 @@ and :func:`register_method` adds your own. Registered here:
 * ``graph-contrastive``: joint-graph LightGCN plus a contrastive alignment of each shared
   user's per-domain graph views (the ``graph-contrastive`` alignment loss);
 * ``emcdr`` / ``emcdr-lightgcn``: :class:`EMCDR` (Man et al., IJCAI 2017) on BPR-MF or
+  LightGCN factors;
+* ``ptupcdr`` / ``ptupcdr-lightgcn``: :class:`PTUPCDR` (Zhu et al., WSDM 2022) on BPR-MF or
   LightGCN factors.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from .. import baselines
 from ..model import CrossDomainRecommender
 from .emcdr import EMCDR
+from .ptupcdr import PTUPCDR
 from .registry import METHODS, available_methods, make_method, register_method
 
 
@@ -61,4 +64,16 @@ def emcdr_lightgcn(target: str, **options: Any) -> EMCDR:
     return EMCDR(target, **{"layers": 4, **options})
 
 
-__all__ = ["EMCDR", "METHODS", "register_method", "make_method", "available_methods"]
+@register_method("ptupcdr")
+def ptupcdr(target: str, **options: Any) -> PTUPCDR:
+    """PTUPCDR on BPR-MF factors (the paper's setting)."""
+    return PTUPCDR(target, **options)
+
+
+@register_method("ptupcdr-lightgcn")
+def ptupcdr_lightgcn(target: str, **options: Any) -> PTUPCDR:
+    """PTUPCDR on 4-layer LightGCN factors learned per domain."""
+    return PTUPCDR(target, **{"layers": 4, **options})
+
+
+__all__ = ["EMCDR", "PTUPCDR", "METHODS", "register_method", "make_method", "available_methods"]
