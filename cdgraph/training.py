@@ -24,6 +24,7 @@ the checkpoint of the last complete epoch is left as it was.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import logging
 import math
@@ -68,6 +69,7 @@ class TrainConfig:
     l2: float = 1e-4
     source_weight: float = 1.0
     neighbors: list[int] | None = None
+    cold_simulation: float = 0.0
     progress: bool | None = None
 
 
@@ -160,10 +162,15 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
                  " (the checkpointed run had stopped early)" if stopped else "")
     bar = tqdm(range(first, cfg.epochs + 1), desc="train", unit="epoch", leave=False,
                disable=None if cfg.progress is None else not cfg.progress)
+    if cfg.cold_simulation and sampler is not None:
+        raise ValueError("cold_simulation needs full-batch training; drop neighbors=... or set it to 0.")
+    graph = ctx
     for epoch in (() if stopped else bar):
         network.train()
         started = time.perf_counter()
         sums: dict[str, float] = {}
+        if cfg.cold_simulation:
+            graph = hide_target_edges(ctx, cfg.cold_simulation, gen)
         for step, batch in enumerate(batches):
             # sampled on the whole batch, so that every rank draws the same random numbers
             sample = None if sampler is None else sampler.sample(batch, gen)
@@ -171,7 +178,7 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
                 batch = _shard(batch, rank, world)
                 if sample is not None:
                     sample.batch = _shard(sample.batch, rank, world)
-            terms = module(ctx, batch, cfg.loss, cfg.l2, cfg.source_weight, sample)
+            terms = module(graph, batch, cfg.loss, cfg.l2, cfg.source_weight, sample)
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"Loss became {loss.item()} at epoch {epoch}, step {step}; "
@@ -313,6 +320,26 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], where: str
                          f"{', '.join(map(repr, changed))}): another split or seed; {advice}")
     if saved["valid"] != current["valid"]:
         raise ValueError(f"Checkpoint {where!r}: validation interactions differ (another split); {advice}")
+
+
+def hide_target_edges(ctx: GraphContext, fraction: float, generator: torch.Generator) -> GraphContext:
+    """The training graph with the target-domain edges of a random ``fraction`` of the shared
+    users removed: cold-start simulation.
+
+    Those users' target interactions stay in the loss, so the propagated part of their
+    embedding must predict their target items from their source-domain neighbourhood alone,
+    which is all a cold-start user has. (In the spirit of the cold-start simulation of
+    meta-learning recommenders, e.g. MeLU, Lee et al., KDD 2019, and of DropEdge, Rong et
+    al., ICLR 2020, restricted to the edges that cold users lack.) Drawn anew every epoch.
+    """
+    users, items = ctx.edges[ctx.target]
+    has_source = np.zeros(ctx.num_users, bool)
+    for d in ctx.sources:
+        has_source[ctx.edges[d][0]] = True
+    chosen = (torch.rand(ctx.num_users, generator=generator).numpy() < fraction) & has_source
+    keep = ~chosen[users]
+    edges = {**ctx.edges, ctx.target: (users[keep], items[keep])}
+    return dataclasses.replace(ctx, edges=edges, _blocks={})
 
 
 def _shard(batch: dict[str, tuple], rank: int, world: int) -> dict[str, tuple]:
