@@ -13,6 +13,8 @@ and :func:`register_method` adds your own. Registered here:
   user's per-domain graph views (the ``graph-contrastive`` alignment loss);
 * ``emcdr`` / ``emcdr-lightgcn``: :class:`EMCDR` (Man et al., IJCAI 2017) on BPR-MF or
   LightGCN factors;
+* ``ppgn``: PPGN (Zhao et al., CIKM 2019), see :mod:`cdgraph.methods.ppgn`;
+* ``gadtcdr``: GA-DTCDR (Zhu et al., IJCAI 2020), see :mod:`cdgraph.methods.gadtcdr`;
 * ``ptupcdr`` / ``ptupcdr-lightgcn``: :class:`PTUPCDR` (Zhu et al., WSDM 2022) on BPR-MF or
   LightGCN factors.
 """
@@ -23,6 +25,8 @@ from typing import Any
 from .. import baselines
 from ..model import CrossDomainRecommender
 from .emcdr import EMCDR
+from .gadtcdr import gadtcdr
+from .ppgn import ppgn
 from .ptupcdr import PTUPCDR
 from .registry import METHODS, available_methods, make_method, register_method
 
@@ -62,6 +66,10 @@ def emcdr(target: str, **options: Any) -> EMCDR:
 def emcdr_lightgcn(target: str, **options: Any) -> EMCDR:
     """EMCDR on 4-layer LightGCN factors learned per domain."""
     return EMCDR(target, **{"layers": 4, **options})
+
+
+register_method("ppgn")(ppgn)
+register_method("gadtcdr")(gadtcdr)
 
 
 @register_method("ptupcdr")
