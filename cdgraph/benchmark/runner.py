@@ -131,7 +131,7 @@ def write_reports(config: GridConfig, results: pd.DataFrame | None = None) -> di
     head = ("# Benchmark results\n\nMean ± std over seeds; each seed trains the model and draws the "
             "sampled test negatives. The best baseline (best method other than cdgraph's own) is "
             "marked; p is a one-sided paired t-test over seeds that the row beats it (mean "
-            f"difference in brackets). Made by `cdgraph benchmark` / `benchmarks/run_grid.py`; fit "
+            f"difference in brackets). Made by `cdgraph benchmark` (see `benchmarks/README.md`); fit "
             f"options {json.dumps(config.fit)}.\n\n")
     paths = {"table": out / "results.md", "summary": out / "summary.md", "json": out / "results.json"}
     md = head + report.table(results, config.reference, config.notes)
