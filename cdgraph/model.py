@@ -409,7 +409,7 @@ def _digest(state: dict[str, Any]) -> str:
         for key in sorted(state.get(group, {})):
             tensor = state[group][key]
             h.update(f"{group}/{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
-            h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+            h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
                      if tensor.numel() else b"")
     return h.hexdigest()
 

@@ -49,9 +49,15 @@ class GADTCDREncoder(Encoder):
     (:class:`ElementAttention`). The embeddings are trained end to end with the
     prediction loss instead of Node2vec's unsupervised objective.
 
+    The paper maps each domain's user embedding by a first fully connected layer of
+    that domain before the attention; ``project=True`` adds such a map
+    :math:`U_d \leftarrow U_d P_d` (:math:`P_d` starting at the identity). It lowered
+    validation NDCG@10 on Amazon Sport->Cloth from 0.062 to 0.045, so it is off by default.
+
     Args:
         dim (int): Embedding size. (default: 64)
         layers (int): Propagation layers :math:`L` (0: plain per-domain factors). (default: 2)
+        project (bool): Per-domain linear map of the user embeddings. (default: False)
     """
 
     def __init__(self, dim: int = 64, layers: int = 2, project: bool = False) -> None:
@@ -101,10 +107,11 @@ class ElementAttention(Fusion):
         W_{d,uj} = \frac{\exp \theta_{d,uj}}{\sum_{d'} \exp \theta_{d',uj}}
 
     With two domains this is the paper's :math:`\tilde U = W_t \odot U_t + W_s \odot U_s`,
-    :math:`W_s = 1 - W_t`. As in the paper only *common* users mix: the weight of a
-    domain in which the user has no training interaction is 0 (its embedding there
-    carries no signal), so a user of one domain keeps that domain's embedding and a
-    user cold in the target gets the source's. The logits start at ``init_target``
+    :math:`W_s = 1 - W_t` (the authors' code keeps :math:`W_t` unconstrained; the
+    softmax also keeps every weight in :math:`[0, 1]`). As in the paper only *common*
+    users mix: the weight of a domain in which the user has no training interaction
+    is 0 (its embedding there carries no signal), so a user of one domain keeps that
+    domain's embedding and a user cold in the target gets the source's. The logits start at ``init_target``
     for the target view (0.5: equal weights).
 
     Args:
@@ -155,17 +162,36 @@ class ElementAttention(Fusion):
 def gadtcdr(target: str, **kwargs: Any) -> CrossDomainRecommender:
     r"""GA-DTCDR (Zhu et al., IJCAI 2020) for ``target``: a configured :class:`~cdgraph.CrossDomainRecommender`.
 
-    * encoder ``"gadtcdr"`` (:class:`GADTCDREncoder`): per-domain graph embeddings;
-    * fusion ``"element-attention"`` (:class:`ElementAttention`), per user and element;
-    * scorer ``"mlp"``: the target domain's MLP prediction layers;
-    * every domain trained (dual-target), the source by its own embeddings with
-      equal weight (``source_weight=1.0``).
+    * encoder ``"gadtcdr"`` (:class:`GADTCDREncoder`): per-domain graph embeddings,
+      ``dim=64``, ``layers=2``;
+    * fusion ``"element-attention"`` (:class:`ElementAttention`): per-user, per-element
+      weights of the target and source embeddings, softmax-normalised over domains;
+    * scorer ``"dot"`` (see below);
+    * both domains trained (the paper is dual-target) with equal weight
+      (``source_weight=1.0``); the source domain is scored by its own embeddings (the
+      network scores sources by inner product; the paper's source side would use its
+      own attention and prediction layers).
 
-    Keyword arguments override these.
+    Fit with the defaults (``loss="bpr"``, ``lr=0.01``). Choices made on the validation
+    set of Amazon Sport->Cloth (``epochs=30, lr=0.01, batch_size=8192``; sampled NDCG@10
+    against 999 negatives; popularity scores 0.058 there):
+
+    * scorer: the paper predicts with per-domain fully connected towers on the user
+      and on the item side followed by a cosine; cdgraph's ``"mlp"`` scorer (an MLP on
+      :math:`[x_u; e_i; x_u \odot e_i]` plus the inner product) is the closest existing
+      head, but it peaked after 1-2 epochs at 0.057 (BPR) / 0.059 (BCE), popularity's
+      level, against 0.062 for ``"dot"``, which keeps improving. Pass ``scorer="mlp"``
+      for MLP prediction layers;
+    * loss: BPR (0.062) over BCE (0.055, the paper's log loss) with ``"dot"``;
+    * attention weights per user (the paper's :math:`m \times k` matrices) and shared by
+      all users measured the same with ``"mlp"`` (0.057 and 0.058); per user is kept.
+
+    Keyword arguments override these (e.g. ``scorer="mlp"``,
+    ``fusion_options={"per_user": False}``, ``encoder_options={"project": True}``).
     """
     kwargs.setdefault("dim", 64)
     kwargs.setdefault("layers", 2)
     kwargs.setdefault("source_weight", 1.0)
     kwargs.setdefault("fusion", "element-attention")
-    kwargs.setdefault("scorer", "mlp")
+    kwargs.setdefault("scorer", "dot")
     return CrossDomainRecommender(target, encoder="gadtcdr", **kwargs)

@@ -53,7 +53,7 @@ def _sym_norm(a: torch.Tensor) -> torch.Tensor:
 def test_ppgn_registered_and_configured():
     assert "ppgn" in ENCODERS
     model = ppgn("tgt")
-    assert (model.encoder, model.fusion, model.scorer, model.source_weight) == ("ppgn", "target", "mlp", 1.0)
+    assert (model.encoder, model.fusion, model.scorer, model.source_weight) == ("ppgn", "target", "dot", 1.0)
     assert ppgn("tgt", layers=2, source_weight=0.5).source_weight == 0.5
 
 
@@ -89,7 +89,7 @@ def test_ppgn_layers_follow_the_formula(split, self_loop, weight_scale):
         torch.testing.assert_close(out.items[d].detach(), expected[1 + k], atol=1e-5, rtol=1e-4)
 
 
-def test_ppgn_trains_and_beats_untrained_and_popularity(split):
+def test_ppgn_trains_and_beats_untrained_and_popularity(split, tmp_path):
     trained = ppgn("tgt", dim=16, layers=2).fit(split, **FIT)
     untrained = ppgn("tgt", dim=16, layers=2).fit(split, **dict(FIT, epochs=0))
     pop = baselines.make("pop", "tgt").fit(split)
@@ -98,13 +98,16 @@ def test_ppgn_trains_and_beats_untrained_and_popularity(split):
     assert a["NDCG@10"] > c["NDCG@10"] + 0.2, (a, c)
     assert trained.history_["loss"].iloc[-1] < 0.5 * trained.history_["loss"].iloc[0]
     assert set(trained.history_.columns) >= {"loss/target", "loss/source:src"}  # multi-task
+    trained.save(tmp_path / "ppgn.pt")
+    users = torch.arange(split.data.num_users)
+    assert torch.equal(cdgraph.load_model(tmp_path / "ppgn.pt").score_users(users), trained.score_users(users))
 
 
 # ------------------------------------------------------------------ GA-DTCDR
 def test_gadtcdr_registered_and_configured():
     assert "gadtcdr" in ENCODERS and "element-attention" in FUSIONS
     model = gadtcdr("tgt")
-    assert (model.encoder, model.fusion, model.scorer) == ("gadtcdr", "element-attention", "mlp")
+    assert (model.encoder, model.fusion, model.scorer) == ("gadtcdr", "element-attention", "dot")
 
 
 def test_gadtcdr_encoder_uses_each_domain_graph_alone(split):
