@@ -13,7 +13,20 @@ from ..recommender import Recommender
 from ..split import Split
 
 
-class EMCDR(Recommender):
+class FactorRecommender(Recommender):
+    """Scores by inner product of fitted ``users_`` and target ``items_`` factor tables."""
+
+    users_: Tensor | None
+    items_: Tensor | None
+
+    def score_users(self, users: Tensor) -> Tensor:
+        return self.users_[users] @ self.items_.t()
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)
+
+
+class EMCDR(FactorRecommender):
     r"""Embedding and Mapping for Cross-Domain Recommendation (Man et al., IJCAI 2017).
 
     Three stages, as in the paper:
@@ -101,9 +114,3 @@ class EMCDR(Recommender):
         self.source_ = source
         self._remember(split)
         return self
-
-    def score_users(self, users: Tensor) -> Tensor:
-        return self.users_[users] @ self.items_.t()
-
-    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
-        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)

@@ -13,9 +13,8 @@ from torch import Tensor, nn
 
 from ..evaluate import draw_negatives
 from ..model import _cutoff
-from ..recommender import Recommender
 from ..split import Split, _order_within_users, _rng
-from .emcdr import EMCDR
+from .emcdr import EMCDR, FactorRecommender
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class _Bridge(nn.Module):
         return torch.bmm(w, source_user.unsqueeze(-1)).squeeze(-1)
 
 
-class PTUPCDR(Recommender):
+class PTUPCDR(FactorRecommender):
     r"""Personalized Transfer of User Preferences for Cross-domain Recommendation
     (Zhu, Tang, Liu, Zhuang, Xie, He, WSDM 2022, doi:10.1145/3488560.3498392).
 
@@ -312,10 +311,3 @@ class PTUPCDR(Recommender):
         mask = idx >= 0
         with torch.no_grad():
             return idx, self.bridge_.attention(self._source_items[idx.clamp(min=0)], mask)
-
-    # -------------------------------------------------------------- scoring
-    def score_users(self, users: Tensor) -> Tensor:
-        return self.users_[users] @ self.items_.t()
-
-    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
-        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)
