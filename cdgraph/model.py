@@ -14,10 +14,9 @@ from torch import Tensor
 
 from .atomic import atomic_write
 from .data import CrossDomainData
-from .evaluate import draw_negatives
 from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
-from .recommender import Recommender
+from .recommender import Recommender, valid_protocol as resolve_protocol
 from .split import Split
 from .training import TrainConfig, check_fingerprint, check_train_config, data_fingerprint, train
 
@@ -176,9 +175,7 @@ class CrossDomainRecommender(Recommender):
             raise ValueError(f"cold_simulation must be a fraction in [0, 1), got {cold_simulation!r}.")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
-        protocol = split.data.meta.get("protocol", {})
-        valid_protocol = valid_protocol or ("sampled" if "num_negatives" in protocol else "full")
-        num_negatives = num_negatives or protocol.get("num_negatives", 999)
+        valid_protocol, num_negatives = resolve_protocol(split, valid_protocol, num_negatives)
         source_weight = self.source_weight if source_weight is None else source_weight
         requested = source_weight
         saved = self._read_checkpoint(checkpoint, split, requested) if resume else None
@@ -231,15 +228,11 @@ class CrossDomainRecommender(Recommender):
                             checkpoint)
         validate = None
         if len(split.valid):
-            ks = sorted({1, 5, 10, 20, *_cutoff(valid_metric)})
-            negatives: Any = "sampled"
-            if valid_protocol == "sampled":  # drawn once, not at every evaluation
-                negatives = draw_negatives(split, "valid", num_negatives, seed)
+            check = self._validator(split, valid_metric, valid_protocol, num_negatives, seed)
 
             def validate() -> dict[str, float]:
                 self._cache = None
-                return self.evaluate(split, on="valid", protocol=valid_protocol, k=ks,
-                                     num_negatives=num_negatives, seed=seed, negatives=negatives)
+                return check()
         self.history_ = train(self.network_, self.ctx_, split, cfg, validate, on_epoch_end=write,
                               resume=None if saved is None else saved["train"])
         self._cache = None
@@ -380,10 +373,6 @@ class CrossDomainRecommender(Recommender):
 
 def _float_keys(scores: dict | None) -> dict[float, float] | None:
     return None if scores is None else {float(k): float(v) for k, v in scores.items()}
-
-
-def _cutoff(metric: str) -> list[int]:
-    return [int(metric.rsplit("@", 1)[1])] if "@" in metric and metric.rsplit("@", 1)[1].isdigit() else []
 
 
 def _ids_out(index: pd.Index) -> dict[str, Any]:

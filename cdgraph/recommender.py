@@ -1,7 +1,7 @@
 """What every recommender offers once fitted: evaluate, recommend, in raw ids."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from .data import CrossDomainData, _as_list
-from .evaluate import evaluate_scores
+from .evaluate import draw_negatives, evaluate_scores
 from .split import Split
 
 
@@ -46,6 +46,28 @@ class Recommender:
         self.data_ = split.data
         train = split.train[split.target]
         self._seen = train[["user", "item"]].reset_index(drop=True)
+
+    def _validator(self, split: Split, metric: str, protocol: str | None = None,
+                   num_negatives: int | None = None, seed: int = 0) -> Callable[[], dict[str, float]]:
+        """A function that evaluates on ``split.valid`` and checks that ``metric`` is reported.
+
+        ``protocol`` and ``num_negatives`` default to the dataset's own protocol
+        (:func:`valid_protocol`); sampled negatives are drawn once, not at every call.
+        """
+        protocol, num_negatives = valid_protocol(split, protocol, num_negatives)
+        ks = sorted({1, 5, 10, 20, *_cutoff(metric)})
+        negatives: Any = "sampled"
+        if protocol == "sampled":
+            negatives = draw_negatives(split, "valid", num_negatives, seed)
+
+        def validate() -> dict[str, float]:
+            scores = self.evaluate(split, on="valid", protocol=protocol, k=ks,
+                                   num_negatives=num_negatives, seed=seed, negatives=negatives)
+            if metric not in scores:
+                raise ValueError(f"valid_metric {metric!r} is not reported by the {protocol!r} "
+                                 f"protocol; use one of {sorted(scores)}.")
+            return scores
+        return validate
 
     def evaluate(self, split: Split, on: str = "test", protocol: str = "full",
                  k: int | Sequence[int] = (5, 10, 20), num_negatives: int = 999, seed: int = 0,
@@ -148,3 +170,16 @@ class Recommender:
             scores[torch.isin(rows * num_items + ids.clamp(min=0), seen_keys)] = -torch.inf
         top = torch.topk(scores, min(k, scores.size(1)), dim=1)
         return top.values, ids.gather(1, top.indices)
+
+
+def valid_protocol(split: Split, protocol: str | None = None,
+                   num_negatives: int | None = None) -> tuple[str, int]:
+    """The validation protocol and negative count: the given ones, else the dataset's
+    (``"sampled"`` with its ``num_negatives`` when its protocol samples, else ``"full"``)."""
+    own = split.data.meta.get("protocol", {})
+    return (protocol or ("sampled" if "num_negatives" in own else "full"),
+            num_negatives or own.get("num_negatives", 999))
+
+
+def _cutoff(metric: str) -> list[int]:
+    return [int(metric.rsplit("@", 1)[1])] if "@" in metric and metric.rsplit("@", 1)[1].isdigit() else []

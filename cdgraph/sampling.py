@@ -26,19 +26,26 @@ class PositiveSet:
         return self.keys[pos] == q
 
     def sample_negatives(self, users: Tensor, generator: torch.Generator, num: int = 1,
-                         max_rounds: int = 20) -> Tensor:
-        """``num`` items per user drawn uniformly among the items the user has not interacted with.
+                         max_rounds: int = 20, candidates: Tensor | None = None) -> Tensor:
+        """``num`` items per user drawn uniformly among the items the user has not interacted with
+        (among ``candidates`` when given, e.g. the items seen in training).
 
         Colliding draws are redrawn (only those) for up to ``max_rounds`` rounds; a user
         who interacted with (nearly) every item may keep a positive after that.
         """
+        pool = self.num_items if candidates is None else len(candidates)
+
+        def draw(shape: tuple[int, ...]) -> Tensor:
+            idx = torch.randint(0, pool, shape, generator=generator)
+            return idx if candidates is None else candidates[idx]
+
         shape = (users.numel(), num)
-        neg = torch.randint(0, self.num_items, shape, generator=generator)
+        neg = draw(shape)
         u = users.reshape(-1, 1).expand(shape)
         for _ in range(max_rounds):
             bad = self.contains(u, neg)
             n_bad = int(bad.sum())
             if n_bad == 0:
                 break
-            neg[bad] = torch.randint(0, self.num_items, (n_bad,), generator=generator)
+            neg[bad] = draw((n_bad,))
         return neg

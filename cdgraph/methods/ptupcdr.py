@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..evaluate import draw_negatives
-from ..model import _cutoff
+from ..sampling import PositiveSet
 from ..split import Split, _order_within_users, _rng
 from .emcdr import EMCDR, FactorRecommender
 
@@ -164,19 +163,6 @@ class PTUPCDR(FactorRecommender):
                 users[part] = self._transfer(bridge, part)
         return users
 
-    def _negatives(self, users: Tensor, candidates: Tensor, positives: Tensor, num_items: int,
-                   gen: torch.Generator, rounds: int = 10) -> Tensor:
-        """One train item per row that is not the row user's positive (resampled where it is)."""
-        neg = candidates[torch.randint(len(candidates), (len(users),), generator=gen)]
-        for _ in range(rounds):
-            keys = users * num_items + neg
-            pos = torch.searchsorted(positives, keys).clamp(max=len(positives) - 1)
-            clash = positives[pos] == keys
-            if not clash.any():
-                break
-            neg[clash] = candidates[torch.randint(len(candidates), (int(clash.sum()),), generator=gen)]
-        return neg
-
     # -------------------------------------------------------------------- fit
     def fit(self, split: Split, epochs: int = 30, lr: float = 0.01, batch_size: int = 8192,
             seed: int = 0, patience: int | None = 10, progress: bool | None = None,
@@ -228,8 +214,7 @@ class PTUPCDR(FactorRecommender):
         self._cold = torch.from_numpy(np.flatnonzero(~t_active & s_active))
         pos_u = torch.from_numpy(t_user[rows])
         pos_i = torch.from_numpy(train["item"].to_numpy(np.int64)[rows])
-        num_items = split.data.num_items(self.target)
-        positives = torch.from_numpy(np.unique(t_user * num_items + train["item"].to_numpy(np.int64)))
+        positives = PositiveSet(t_user, train["item"].to_numpy(np.int64), split.data.num_items(self.target))
         candidates = torch.from_numpy(np.unique(train["item"].to_numpy(np.int64)))
 
         torch.manual_seed(seed)
@@ -240,25 +225,14 @@ class PTUPCDR(FactorRecommender):
         self._remember(split)
         validate = None
         if len(split.valid) and patience is not None:
-            protocol = split.data.meta.get("protocol", {})
             metric = options.get("valid_metric", "NDCG@10")
-            vprotocol = options.get("valid_protocol") or (
-                "sampled" if "num_negatives" in protocol else "full")
-            n_neg = options.get("num_negatives") or protocol.get("num_negatives", 999)
-            ks = sorted({1, 5, 10, 20, *_cutoff(metric)})
-            negatives: Any = "sampled"
-            if vprotocol == "sampled":  # drawn once, not at every meta epoch
-                negatives = draw_negatives(split, "valid", n_neg, seed)
+            check = self._validator(split, metric, options.get("valid_protocol"),
+                                    options.get("num_negatives"), seed)
             valid_users = torch.from_numpy(np.unique(split.valid["user"].to_numpy(np.int64)))
 
             def validate() -> float:
                 self.users_ = self._bridged(bridge, valid_users)
-                scores = self.evaluate(split, on="valid", protocol=vprotocol, k=ks,
-                                       num_negatives=n_neg, seed=seed, negatives=negatives)
-                if metric not in scores:
-                    raise ValueError(f"valid_metric {metric!r} is not reported by the {vprotocol!r} "
-                                     f"protocol; use one of {sorted(scores)}.")
-                return float(scores[metric])
+                return float(check()[metric])
 
         history, best, best_state, best_epoch, waited = [], -np.inf, None, meta_epochs, 0
         for epoch in range(1, meta_epochs + 1):
@@ -268,7 +242,7 @@ class PTUPCDR(FactorRecommender):
             for s in range(0, len(order), meta_batch_size):
                 b = order[s:s + meta_batch_size]
                 u, i = pos_u[b], pos_i[b]
-                j = self._negatives(u, candidates, positives, num_items, gen)
+                j = positives.sample_negatives(u, gen, candidates=candidates).squeeze(1)
                 ut = self._transfer(bridge, u)
                 loss = -F.logsigmoid((ut * (self.items_[i] - self.items_[j])).sum(-1)).mean()
                 optim.zero_grad()
