@@ -68,7 +68,7 @@ def test_reports_mark_best_baseline_and_test_against_it(tmp_path):
     cdgraph_rows = [line for line in md.splitlines() if line.startswith("| cdgraph |")]
     assert len(cdgraph_rows) == 2 and all("(+0.05" in line for line in cdgraph_rows)
     summary = (tmp_path / "grid" / "summary.md").read_text()
-    assert summary.count("| True |") == 2 and "lightgcn-joint" in summary
+    assert summary.count("| True | 2/2 | - |") == 2 and "lightgcn-joint" in summary
     assert (tmp_path / "grid" / "results.png").read_bytes()[:8] == PNG_MAGIC
 
 
@@ -110,3 +110,12 @@ def test_cli_benchmark_runs_and_resumes_on_real_data(mirror, tmp_path):
     assert again.returncode == 0 and "4 runs done, 0 to go" in again.stdout
     bad = cli("benchmark", "--tasks", "game-video-cold", "--methods", "nope", "--out", tmp_path / "c")
     assert bad.returncode == 2 and "Unknown method" in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+def test_summary_names_the_methods_not_beaten():
+    from cdgraph.benchmark.report import summary
+    rows = [{"task": "game-video-cold", "method": m, "seed": s, "MRR": level + 0.001 * s * (m == "cdgraph")}
+            for s in range(3) for m, level in (("cdgraph", 0.20), ("emcdr", 0.10), ("ptupcdr", 0.25))]
+    out = summary(pd.DataFrame(rows)).iloc[0]
+    assert out["best other"] == "ptupcdr" and not out["wins"]
+    assert out["beats"] == "1/2" and out["not beaten at p < 0.05"] == "ptupcdr" and out["seeds"] == 3

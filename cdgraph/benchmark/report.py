@@ -77,19 +77,33 @@ def table(results: pd.DataFrame, reference: Iterable[str] = ("cdgraph",),
 
 
 def summary(results: pd.DataFrame, reference: str = "cdgraph", alpha: float = 0.05) -> pd.DataFrame:
-    """Per task: ``reference`` against the best other method, with the p-value and a verdict."""
+    """Per task: ``reference`` against the best other method, with the p-value and a verdict,
+    and against every other method: how many it beats (higher mean, one-sided paired
+    p < ``alpha`` over the seeds both ran) and which it does not."""
     out = []
     for task_name, rows in results.groupby("task", sort=False):
         metric = get_task(task_name).metric
         if reference not in set(rows["method"]):
             continue
         best = best_baseline(rows, metric, [reference])
-        test = compare(rows, reference, best, metric) if best else None
         mine = rows[rows["method"] == reference][metric].mean()
+        beaten, unbeaten = [], []
+        verdict: dict[str, tuple[bool, float]] = {}
+        for other in dict.fromkeys(rows["method"]):
+            if other == reference:
+                continue
+            test = compare(rows, reference, other, metric)
+            p = np.nan if test is None else test["p"]
+            wins = bool(mine > rows[rows["method"] == other][metric].mean() and p < alpha)
+            verdict[other] = (wins, p)
+            (beaten if wins else unbeaten).append(other)
         theirs = rows[rows["method"] == best][metric].mean() if best else np.nan
-        p = np.nan if test is None else test["p"]
-        out.append({"task": task_name, "metric": metric, reference: mine, "best other": best,
-                    "its mean": theirs, "p": p, "wins": bool(mine > theirs and p < alpha)})
+        wins, p = verdict.get(best, (False, np.nan))
+        out.append({"task": task_name, "metric": metric,
+                    "seeds": int((rows["method"] == reference).sum()), reference: mine,
+                    "best other": best, "its mean": theirs, "p": p, "wins": wins,
+                    "beats": f"{len(beaten)}/{len(beaten) + len(unbeaten)}",
+                    "not beaten at p < 0.05": ", ".join(unbeaten) or "-"})
     return pd.DataFrame(out)
 
 

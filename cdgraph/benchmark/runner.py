@@ -138,7 +138,9 @@ def write_reports(config: GridConfig, results: pd.DataFrame | None = None) -> di
     atomic_write(paths["table"], lambda fh: fh.write(md.encode()))
     summ = report.summary(results, ref)
     lines = [f"# {ref} against the best other method per task", "",
-             "p: one-sided paired t-test over seeds; wins: higher mean and p < 0.05.", "",
+             "p: one-sided paired t-test over seeds; wins: higher mean and p < 0.05. beats: the "
+             "other methods of the task it wins against so (a method run on one seed only can "
+             "not be beaten so).", "",
              "| " + " | ".join(summ.columns) + " |", "|---" * len(summ.columns) + "|"]
     lines += ["| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row) + " |"
               for row in summ.itertuples(index=False)]
