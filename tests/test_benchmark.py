@@ -119,3 +119,16 @@ def test_summary_names_the_methods_not_beaten():
     out = summary(pd.DataFrame(rows)).iloc[0]
     assert out["best other"] == "ptupcdr" and not out["wins"]
     assert out["beats"] == "1/2" and out["not beaten at p < 0.05"] == "ptupcdr" and out["seeds"] == 3
+
+
+def test_report_only_merges_side_by_side_grids(tmp_path):
+    a = config(tmp_path, tasks=["sport-cloth"], out=str(tmp_path / "a"))
+    run_grid(a, echo=lambda _: None, runner=fake_runner([]))
+    out = tmp_path / "all"
+    done = cli("benchmark", "--tasks", "sport-cloth", "--methods", "cdgraph", "lightgcn-joint", "pop",
+               "--out", out, "--report-only", "--merge", tmp_path / "a" / "results.csv")
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(out / "results.csv")) == 9 and (out / "summary.md").exists()
+    missing = cli("benchmark", "--tasks", "sport-cloth", "--methods", "pop", "--out", out, "--report-only",
+                  "--merge", tmp_path / "nope.csv")
+    assert missing.returncode == 2 and "no such results file" in missing.stderr

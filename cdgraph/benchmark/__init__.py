@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from .report import plot, summary, table
-from .runner import GridConfig, run_grid, run_one, write_reports
+from .runner import GridConfig, merge_results, run_grid, run_one, write_reports
 from .tasks import TASKS, Task, get_task
 
-__all__ = ["TASKS", "Task", "get_task", "GridConfig", "run_grid", "run_one", "write_reports",
+__all__ = ["TASKS", "Task", "get_task", "GridConfig", "merge_results", "run_grid", "run_one", "write_reports",
            "table", "summary", "plot"]

@@ -154,6 +154,19 @@ def write_reports(config: GridConfig, results: pd.DataFrame | None = None) -> di
     return paths
 
 
+def merge_results(csv: str | os.PathLike, merge: list[str | os.PathLike] = ()) -> pd.DataFrame:
+    """The rows of ``csv`` with those of the ``merge`` CSVs folded in (of rows with the same
+    task, method and seed the last is kept); ``csv`` is rewritten when anything was merged."""
+    csv = Path(csv)
+    done = _read(csv)
+    if merge:
+        frames = [f for f in [done] + [_read(Path(m)) for m in merge] if len(f)]
+        done = pd.concat(frames, ignore_index=True).drop_duplicates(KEYS, keep="last").reset_index(drop=True)
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        _write_csv(done, csv)
+    return done
+
+
 def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
              runner: Callable[..., dict[str, Any]] = run_one,
              merge: list[str | os.PathLike] = ()) -> pd.DataFrame:
@@ -166,11 +179,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
     csv = out / "results.csv"
-    done = _read(csv)
-    if merge:
-        frames = [f for f in [done] + [_read(Path(m)) for m in merge] if len(f)]
-        done = pd.concat(frames, ignore_index=True).drop_duplicates(KEYS, keep="last").reset_index(drop=True)
-        _write_csv(done, csv)
+    done = merge_results(csv, merge)
     have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
     # seed by seed: an interrupted grid leaves complete seeds behind, which paired tests can use
     todo = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
@@ -188,4 +197,4 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     return done
 
 
-__all__ = ["GridConfig", "run_grid", "run_one", "write_reports", "TASKS"]
+__all__ = ["GridConfig", "merge_results", "run_grid", "run_one", "write_reports", "TASKS"]

@@ -8,7 +8,7 @@ from .config import CLIError
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from ..benchmark import TASKS, GridConfig, run_grid, write_reports
+    from ..benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
     from ..methods import available_methods
 
     if args.list:
@@ -25,15 +25,16 @@ def benchmark(args: argparse.Namespace) -> int:
         if not args.tasks or not args.methods:
             raise CLIError("Give --tasks and --methods (see 'cdgraph benchmark --list'), or --config FILE.")
         config = GridConfig(**{k: v for k, v in flags.items() if v is not None})
+    missing = [m for m in args.merge or [] if not os.path.isfile(m)]
+    if missing:
+        raise CLIError(f"--merge: no such results file {missing[0]!r}.")
     if args.report_only:
+        merge_results(os.path.join(config.out, "results.csv"), args.merge or [])
         paths = write_reports(config)
         if not paths:
             raise CLIError(f"No results for these tasks and methods in {config.out!r} yet.")
         print("\n".join(str(p) for p in paths.values()))
         return 0
-    missing = [m for m in args.merge or [] if not os.path.isfile(m)]
-    if missing:
-        raise CLIError(f"--merge: no such results file {missing[0]!r}.")
     run_grid(config, echo=lambda line: print(line, flush=True), merge=args.merge or [])
     print(f"results: {os.path.join(config.out, 'results.md')}")
     return 0
@@ -56,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
     p.add_argument("--root", metavar="DIR", help="dataset root (default: $CDGRAPH_DATA or the cache)")
     p.add_argument("--merge", nargs="+", metavar="CSV", help="fold these results.csv files (e.g. of "
                    "grids run side by side) into OUT/results.csv first")
-    p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv")
+    p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv "
+                   "(after folding in --merge), training nothing")
     p.add_argument("--list", action="store_true", help="list the tasks and methods, then exit")
     verbose(p)
     p.set_defaults(func=benchmark)
