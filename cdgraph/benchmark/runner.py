@@ -107,8 +107,9 @@ def run_one(task_name: str, method: str, seed: int, epochs: int, fit: dict[str, 
     row.update({k: v for k, v in sampled.items() if "/" not in k})
     row.update({k: v for k, v in full.items() if k in ("Recall@20", "NDCG@20")})
     row["full/MRR"] = full.get("MRR")
-    if getattr(model, "source_weight_", None) is not None:
-        row["source_weight"] = model.source_weight_
+    for attr, column in (("source_weight_", "source_weight"), ("beta_", "bridge_weight")):
+        if getattr(model, attr, None) is not None:
+            row[column] = getattr(model, attr)
     return row
 
 
