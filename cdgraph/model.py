@@ -408,8 +408,11 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
     atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
-def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecommender:
-    """Load a model saved with :meth:`CrossDomainRecommender.save`.
+def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
+    """Load a model saved with :meth:`CrossDomainRecommender.save` (a
+    :class:`CrossDomainRecommender`) or with the ``save`` of a factor model such as
+    :class:`~cdgraph.methods.ColdBridge`, EMCDR or PTUPCDR (a
+    :class:`~cdgraph.methods.factors.FactorRecommender` that scores as it did).
 
     Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled
     objects is refused and nothing of it runs.
@@ -422,13 +425,16 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> CrossDomainRecom
     except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
         raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
                          f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
-    if not isinstance(state, dict) or state.get("kind") != "CrossDomainRecommender":
+    if not isinstance(state, dict) or state.get("kind") not in ("CrossDomainRecommender", "FactorRecommender"):
         raise ValueError(f"{path!r} is not a cdgraph model file.")
-    if state.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FORMAT_VERSION}.")
     if state.get("sha256") != _digest(state):
         raise ValueError(f"{path!r} is corrupt: the checksum of its weights and graph does not match "
                          f"the one written with them. Save the model again or fetch an intact copy.")
+    if state["kind"] == "FactorRecommender":
+        from .methods.factors import load_factors
+        return load_factors(state, path)
+    if state.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FORMAT_VERSION}.")
     cfg = state["config"]
     model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
     user_ids = _ids_in(state["user_ids"], "user")

@@ -11,7 +11,7 @@ from torch import Tensor
 from ..model import CrossDomainRecommender
 from ..nn.scorers import DotScorer
 from ..split import Split
-from .emcdr import FactorRecommender
+from .factors import FactorRecommender
 from .ptupcdr import PTUPCDR
 
 log = logging.getLogger(__name__)

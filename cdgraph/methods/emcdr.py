@@ -9,21 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from ..model import CrossDomainRecommender
-from ..recommender import Recommender
 from ..split import Split
-
-
-class FactorRecommender(Recommender):
-    """Scores by inner product of fitted ``users_`` and target ``items_`` factor tables."""
-
-    users_: Tensor | None
-    items_: Tensor | None
-
-    def score_users(self, users: Tensor) -> Tensor:
-        return self.users_[users] @ self.items_.t()
-
-    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
-        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)
+from .factors import FactorRecommender
 
 
 class EMCDR(FactorRecommender):

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from ..sampling import PositiveSet
 from ..split import Split, _order_within_users, _rng
-from .emcdr import EMCDR, FactorRecommender
+from .emcdr import EMCDR
+from .factors import FactorRecommender
 
 log = logging.getLogger(__name__)
 

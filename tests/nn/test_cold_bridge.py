@@ -73,3 +73,19 @@ def test_refuses_non_dot_scorer_and_bad_betas(split):
 
 def test_registered_as_the_cdgraph_method():
     assert isinstance(make_method("cdgraph", "tgt"), ColdBridge)
+
+
+def test_saved_factor_model_loads_safely_and_scores_the_same(split, fitted, tmp_path):
+    path = tmp_path / "bridge.pt"
+    fitted.save(path)
+    loaded = cdgraph.load_model(path)
+    users = torch.arange(20)
+    assert torch.equal(loaded.score_users(users), fitted.score_users(users))
+    raw = split.data.user_ids[split.cold_users[:3]]
+    assert loaded.recommend(raw, k=5).equals(fitted.recommend(raw, k=5))
+    assert loaded.evaluate(split, protocol="full", k=(10,)) == fitted.evaluate(split, protocol="full", k=(10,))
+    state = torch.load(path, weights_only=True)
+    state["state_dict"]["users"][0, 0] += 1.0
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="is corrupt"):
+        cdgraph.load_model(path)

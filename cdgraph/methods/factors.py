@@ -1,0 +1,70 @@
+"""Recommenders that score by the inner product of fitted user and item factor tables."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from ..data import CrossDomainData
+from ..model import _digest, _ids_in, _ids_out, atomic_save
+from ..recommender import Recommender
+
+FACTORS_FORMAT = 1
+
+
+class FactorRecommender(Recommender):
+    """Scores by inner product of fitted ``users_`` and target ``items_`` factor tables.
+
+    :meth:`save` writes the tables with the id maps and the target's training
+    interactions; :func:`cdgraph.load_model` reads them back as a :class:`FactorRecommender`
+    that evaluates and recommends as the fitted model did (the method's training state,
+    e.g. PTUPCDR's bridge network, is not kept).
+    """
+
+    users_: Tensor | None
+    items_: Tensor | None
+
+    def score_users(self, users: Tensor) -> Tensor:
+        return self.users_[users] @ self.items_.t()
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the factor tables, id maps and seen interactions (atomic write; the file holds
+        only tensors, strings and dicts, read with ``torch.load(weights_only=True)``)."""
+        self._check_fitted()
+        data = self.data_
+        state = {"format": FACTORS_FORMAT, "kind": "FactorRecommender", "method": type(self).__name__,
+                 "target": self.target, "domains": data.domains, "name": data.name,
+                 "user_ids": _ids_out(data.user_ids),
+                 "item_ids": {d: _ids_out(data.item_ids[d]) for d in data.domains},
+                 "state_dict": {"users": self.users_.detach().cpu().contiguous(),
+                                "items": self.items_.detach().cpu().contiguous()},
+                 "edges": {self.target: torch.from_numpy(self._seen[["user", "item"]].to_numpy(np.int64).T.copy())}}
+        state["sha256"] = _digest(state)
+        atomic_save(state, path)
+
+
+def load_factors(state: dict[str, Any], path: str) -> FactorRecommender:
+    """The :class:`FactorRecommender` of a checked ``FactorRecommender.save`` state."""
+    if state.get("format") != FACTORS_FORMAT:
+        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FACTORS_FORMAT}.")
+    target = state["target"]
+    user_ids = _ids_in(state["user_ids"], "user")
+    item_ids = {d: _ids_in(state["item_ids"][d], "item") for d in state["domains"]}
+    seen = state["edges"][target]
+    frames = {d: pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
+              for d in state["domains"]}
+    frames[target] = pd.DataFrame({"user": seen[0].numpy(), "item": seen[1].numpy()})
+    model = FactorRecommender()
+    model.target = target
+    model.method_ = state.get("method")
+    model.users_, model.items_ = state["state_dict"]["users"], state["state_dict"]["items"]
+    model.data_ = CrossDomainData(frames, user_ids, item_ids, name=state.get("name"))
+    model._seen = frames[target]
+    return model
