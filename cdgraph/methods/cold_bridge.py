@@ -11,7 +11,7 @@ from torch import Tensor
 from ..model import CrossDomainRecommender
 from ..nn.scorers import DotScorer
 from ..split import Split
-from .factors import FactorRecommender
+from .factors import FactorRecommender, active
 from .ptupcdr import PTUPCDR
 
 log = logging.getLogger(__name__)
@@ -140,13 +140,7 @@ class ColdBridge(FactorRecommender):
 
 def _cold_users(split: Split) -> np.ndarray:
     """Users with source training interactions and none in the target."""
-    n = split.data.num_users
-    in_target = np.zeros(n, bool)
-    in_target[split.train[split.target]["user"].to_numpy()] = True
-    in_source = np.zeros(n, bool)
-    for domain in split.sources:
-        in_source[split.train[domain]["user"].to_numpy()] = True
-    return np.flatnonzero(in_source & ~in_target)
+    return np.flatnonzero(active(split, split.sources) & ~active(split, split.target))
 
 
 def _standardised(users: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..model import CrossDomainRecommender
 from ..split import Split
-from .factors import FactorRecommender
+from .factors import FactorRecommender, active
 
 
 class EMCDR(FactorRecommender):
@@ -73,10 +73,7 @@ class EMCDR(FactorRecommender):
                    progress=progress, **options)
         target_users, items = self._domain_factors(split, self.target, fit)
         source_users, _ = self._domain_factors(split, source, fit)
-        t_active = np.zeros(split.data.num_users, bool)
-        t_active[split.train[self.target]["user"].to_numpy()] = True
-        s_active = np.zeros(split.data.num_users, bool)
-        s_active[split.train[source]["user"].to_numpy()] = True
+        t_active, s_active = active(split, self.target), active(split, source)
         shared = torch.from_numpy(np.flatnonzero(t_active & s_active))
         if shared.numel() == 0:
             raise ValueError(f"EMCDR needs users active in both {source!r} and {self.target!r} training data.")

@@ -50,6 +50,14 @@ class FactorRecommender(Recommender):
         atomic_save(state, path)
 
 
+def active(split, domains) -> np.ndarray:
+    """Boolean mask over users: those with a training interaction in any of ``domains``."""
+    mask = np.zeros(split.data.num_users, bool)
+    for domain in [domains] if isinstance(domains, str) else domains:
+        mask[split.train[domain]["user"].to_numpy()] = True
+    return mask
+
+
 def load_factors(state: dict[str, Any], path: str) -> FactorRecommender:
     """The :class:`FactorRecommender` of a checked ``FactorRecommender.save`` state."""
     if state.get("format") != FACTORS_FORMAT:

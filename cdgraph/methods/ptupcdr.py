@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from ..sampling import PositiveSet
 from ..split import Split, _order_within_users, _rng
 from .emcdr import EMCDR
-from .factors import FactorRecommender
+from .factors import FactorRecommender, active
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +204,7 @@ class PTUPCDR(FactorRecommender):
 
         train = split.train[self.target]
         t_user = train["user"].to_numpy(np.int64)
-        t_active = np.zeros(split.data.num_users, bool)
-        t_active[t_user] = True
-        s_active = np.zeros(split.data.num_users, bool)
-        s_active[split.train[source]["user"].to_numpy()] = True
+        t_active, s_active = active(split, self.target), active(split, source)
         rows = np.flatnonzero((t_active & s_active)[t_user])
         if len(rows) == 0:
             raise ValueError(f"PTUPCDR needs users active in both {source!r} and {self.target!r} "
