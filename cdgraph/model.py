@@ -411,7 +411,7 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
 def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
     """Load a model saved with :meth:`CrossDomainRecommender.save` (a
     :class:`CrossDomainRecommender`) or with the ``save`` of a factor model such as
-    :class:`~cdgraph.methods.ColdBridge`, EMCDR or PTUPCDR (a
+    :class:`~cdgraph.methods.GraphMix`, EMCDR or PTUPCDR (a
     :class:`~cdgraph.methods.factors.FactorRecommender` that scores as it did).
 
     Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled

@@ -107,7 +107,8 @@ def run_one(task_name: str, method: str, seed: int, epochs: int, fit: dict[str, 
     row.update({k: v for k, v in sampled.items() if "/" not in k})
     row.update({k: v for k, v in full.items() if k in ("Recall@20", "NDCG@20")})
     row["full/MRR"] = full.get("MRR")
-    for attr, column in (("source_weight_", "source_weight"), ("beta_", "bridge_weight")):
+    for attr, column in (("source_weight_", "source_weight"), ("beta_", "bridge_weight"),
+                         ("gamma_", "target_only_weight")):
         if getattr(model, attr, None) is not None:
             row[column] = getattr(model, attr)
     return row

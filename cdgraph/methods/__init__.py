@@ -4,10 +4,10 @@
 ``(target, **options) -> Recommender``; benchmarks and the command line build from it,
 and :func:`register_method` adds your own. Registered here:
 
-* ``cdgraph``: cdgraph's best model, :class:`ColdBridge`: the default
+* ``cdgraph``: cdgraph's best model, :class:`GraphMix`: the default
   :class:`~cdgraph.CrossDomainRecommender` (see its docstring for why it is configured as
-  it is), with a PTUPCDR bridge mixed in for users cold in the target when a split has
-  them (on warm splits it is exactly the graph model);
+  it is), its scores mixed with a target-only LightGCN's for users with target history and
+  with a PTUPCDR bridge's for users cold in the target, weights chosen on validation;
 * the baselines of :mod:`cdgraph.baselines`: ``pop``, ``bprmf``, ``lightgcn-target``,
   ``lightgcn-joint``;
 * ``bitgcf``: BiTGCF (Liu et al., CIKM 2020), the ``bitgcf`` encoder with attention fusion;
@@ -26,19 +26,20 @@ from typing import Any
 
 from .. import baselines
 from ..model import CrossDomainRecommender
-from .cold_bridge import ColdBridge
 from .emcdr import EMCDR
 from .gadtcdr import gadtcdr
+from .graph_mix import GraphMix
 from .ppgn import ppgn
 from .ptupcdr import PTUPCDR
 from .registry import METHODS, available_methods, make_method, register_method
 
 
 @register_method("cdgraph")
-def cdgraph_default(target: str, **options: Any) -> ColdBridge:
-    """The best model: joint-graph LightGCN, source weight chosen on validation, and for
-    cold users a PTUPCDR bridge mixed in with a weight chosen on validation."""
-    return ColdBridge(target, **options)
+def cdgraph_default(target: str, **options: Any) -> GraphMix:
+    """The best model: joint-graph LightGCN, source weight chosen on validation, mixed with a
+    target-only LightGCN for warm users and a PTUPCDR bridge for cold users, with weights
+    chosen on validation."""
+    return GraphMix(target, **options)
 
 
 for _name in baselines.BASELINES:
@@ -91,4 +92,4 @@ def ptupcdr_lightgcn(target: str, **options: Any) -> PTUPCDR:
     return PTUPCDR(target, **{"layers": 4, **options})
 
 
-__all__ = ["ColdBridge", "EMCDR", "PTUPCDR", "METHODS", "register_method", "make_method", "available_methods"]
+__all__ = ["GraphMix", "EMCDR", "PTUPCDR", "METHODS", "register_method", "make_method", "available_methods"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from cdgraph.graph import build_graph, graph_stats, to_networkx

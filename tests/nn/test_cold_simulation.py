@@ -9,12 +9,12 @@ import cdgraph
 from cdgraph.network import context_from_split
 from cdgraph.training import hide_target_edges
 
-from .planted import planted
+from .planted import planted_cold_start
 
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.cold_start(planted(num_users=160, per_user=6, seed=2), "tgt", fraction=0.3, seed=0)
+    return planted_cold_start(num_users=160, seed=2)
 
 
 def test_hides_all_target_edges_of_a_fraction_of_shared_users_only(split):

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-import cdgraph
 from cdgraph import baselines
 from cdgraph.methods import EMCDR
 
-from .planted import planted
+from .planted import planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.cold_start(planted(num_users=200, per_user=6, seed=1), "tgt", fraction=0.3, seed=0)
+    return planted_cold_start()
 
 
 def test_emcdr_maps_cold_users_better_than_target_only(split):

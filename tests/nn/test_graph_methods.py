@@ -13,7 +13,7 @@ from cdgraph.methods.ppgn import PPGNEncoder, ppgn
 from cdgraph.network import context_from_split
 from cdgraph.nn import ENCODERS, FUSIONS
 
-from .planted import planted
+from .planted import planted, planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 SAMPLED = dict(protocol="sampled", num_negatives=20, k=(5, 10))
@@ -26,7 +26,7 @@ def split():
 
 @pytest.fixture(scope="module")
 def cold_split():
-    return cdgraph.split.cold_start(planted(num_users=200, per_user=6, seed=1), "tgt", fraction=0.3, seed=0)
+    return planted_cold_start()
 
 
 def _dense_joint(ctx) -> tuple[torch.Tensor, list[int]]:

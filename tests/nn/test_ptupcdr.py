@@ -10,7 +10,7 @@ import cdgraph
 from cdgraph import baselines
 from cdgraph.methods.ptupcdr import PTUPCDR
 
-from .planted import planted
+from .planted import planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 META = dict(meta_epochs=30, meta_lr=0.01, meta_batch_size=64, meta_l2=0.0)
@@ -18,7 +18,7 @@ META = dict(meta_epochs=30, meta_lr=0.01, meta_batch_size=64, meta_l2=0.0)
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.cold_start(planted(num_users=200, per_user=6, seed=1), "tgt", fraction=0.3, seed=0)
+    return planted_cold_start()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,120 @@
+"""GraphMix: the joint graph mixed with a PTUPCDR bridge for cold users and a target-only
+LightGCN for warm users, weights chosen on validation."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+import cdgraph
+from cdgraph.methods import make_method
+from cdgraph.methods.factors import active
+from cdgraph.methods.graph_mix import GraphMix, _standardised
+
+from .planted import planted, planted_cold_start
+
+FIT = dict(epochs=8, lr=0.02, batch_size=256, patience=None, progress=False,
+           valid_protocol="sampled", num_negatives=20, valid_metric="MRR")
+GRAPH = dict(dim=16, layers=2, source_weight=1.0)
+BRIDGE = dict(layers=1, meta_epochs=5, meta_lr=0.01, meta_batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return planted_cold_start()
+
+
+@pytest.fixture(scope="module")
+def fitted(split):
+    return GraphMix("tgt", bridge_options=BRIDGE, **GRAPH).fit(split, **FIT)
+
+
+def test_standardised_factors_give_per_user_z_scores():
+    g = torch.Generator().manual_seed(0)
+    users, items = torch.randn(30, 8, generator=g), torch.randn(50, 8, generator=g) + 0.5
+    scores = users @ items.t()
+    z = (scores - scores.mean(1, keepdim=True)) / scores.std(1, keepdim=True)
+    u, i = _standardised(users, items)
+    torch.testing.assert_close(u @ i.t(), z, atol=1e-4, rtol=1e-4)
+
+
+def test_beta_is_chosen_on_validation_and_only_cold_users_are_mixed(split, fitted):
+    # a cold-start split holds out cold users only: a bridge, no target-only model
+    assert fitted.bridge_ is not None and fitted.target_only_ is None and fitted.gamma_ == 0.0
+    scores = fitted.valid_scores_["beta"]
+    assert set(fitted.valid_scores_) == {"beta"} and set(scores) == set(fitted.weights)
+    assert scores[fitted.beta_] == max(scores.values())
+    again = fitted.evaluate(split, on="valid", protocol="sampled", num_negatives=20, k=(10,))
+    assert again["MRR"] == pytest.approx(scores[fitted.beta_])
+    cold = torch.from_numpy(active(split, split.sources) & ~active(split, "tgt"))
+    assert cold[torch.from_numpy(split.cold_users)].all()
+    graph_part, bridge_part = fitted.users_.split(GRAPH["dim"], dim=1)
+    assert (bridge_part[~cold] == 0).all()  # warm users: the graph model's scores alone
+    if fitted.beta_ > 0:
+        assert bridge_part[cold].abs().sum(1).min() > 0
+
+
+def test_weight_zero_ranks_as_the_graph_model(split):
+    only_graph = GraphMix("tgt", weights=[0.0], bridge_options=BRIDGE, **GRAPH).fit(split, **FIT)
+    a = only_graph.evaluate(split, protocol="sampled", num_negatives=20, k=(5, 10))
+    b = only_graph.graph_.evaluate(split, protocol="sampled", num_negatives=20, k=(5, 10))
+    for key in ("MRR", "NDCG@10", "HR@5"):
+        assert a[key] == pytest.approx(b[key], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def warm_split():
+    return cdgraph.split.leave_one_out(planted(num_users=120, seed=2), "tgt")
+
+
+def test_warm_split_mixes_a_target_only_model_and_trains_no_bridge(warm_split):
+    model = GraphMix("tgt", bridge_options=BRIDGE, **GRAPH).fit(warm_split, **FIT)
+    assert model.bridge_ is None and model.beta_ == 0.0 and model.target_only_ is not None
+    assert model.target_only_.source_weight_ == 0.0  # the target's graph alone
+    scores = model.valid_scores_["gamma"]
+    assert set(model.valid_scores_) == {"gamma"} and scores[model.gamma_] == max(scores.values())
+    again = model.evaluate(warm_split, on="valid", protocol="sampled", num_negatives=20, k=(10,))
+    assert again["MRR"] == pytest.approx(scores[model.gamma_])
+    # the mix is the chosen weighting of the two models' per-user z-scores
+    users = torch.arange(30)
+    z = [(s - s.mean(1, keepdim=True)) / s.std(1, keepdim=True)
+         for s in (model.graph_.score_users(users).detach(), model.target_only_.score_users(users).detach())]
+    expected = (1 - model.gamma_) * z[0] + model.gamma_ * z[1]
+    torch.testing.assert_close(model.score_users(users), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_split_without_held_out_users_needing_a_part_is_the_graph_model(warm_split):
+    model = GraphMix("tgt", bridge_options=BRIDGE, **GRAPH)
+    nothing_held_out = dataclasses.replace(warm_split, valid=warm_split.valid.iloc[:0],
+                                           test=warm_split.test.iloc[:0])
+    model.fit(nothing_held_out, **FIT)
+    assert model.bridge_ is None and model.target_only_ is None
+    torch.testing.assert_close(model.users_, model.graph_._final()[0])
+
+
+def test_refuses_non_dot_scorer_and_bad_weights(split):
+    with pytest.raises(ValueError, match="scorer must be 'dot'"):
+        GraphMix("tgt", scorer="mlp", **GRAPH).fit(split, **FIT)
+    with pytest.raises(ValueError, match=r"weights must be in \[0, 1\]"):
+        GraphMix("tgt", weights=[0.5, 1.5])
+
+
+def test_registered_as_the_cdgraph_method():
+    assert isinstance(make_method("cdgraph", "tgt"), GraphMix)
+
+
+def test_saved_factor_model_loads_safely_and_scores_the_same(split, fitted, tmp_path):
+    path = tmp_path / "bridge.pt"
+    fitted.save(path)
+    loaded = cdgraph.load_model(path)
+    users = torch.arange(20)
+    assert torch.equal(loaded.score_users(users), fitted.score_users(users))
+    raw = split.data.user_ids[split.cold_users[:3]]
+    assert loaded.recommend(raw, k=5).equals(fitted.recommend(raw, k=5))
+    assert loaded.evaluate(split, protocol="full", k=(10,)) == fitted.evaluate(split, protocol="full", k=(10,))
+    state = torch.load(path, weights_only=True)
+    state["state_dict"]["users"][0, 0] += 1.0
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="is corrupt"):
+        cdgraph.load_model(path)
