@@ -37,8 +37,8 @@ class GraphMix(FactorRecommender):
       0.311, joint-graph LightGCN 0.306, and the mix 0.321;
     * cold users (source interactions, none in the target): PTUPCDR's personalised
       bridge over per-domain LightGCN factors (:class:`PTUPCDR`, Zhu et al., WSDM 2022).
-      On Amazon Video->Game cold-start (3 seeds) joint-graph LightGCN scores MRR 0.045,
-      the bridge 0.053, the mix 0.056.
+      On Amazon Video->Game cold-start (5 seeds) joint-graph LightGCN scores MRR 0.046,
+      the bridge 0.053, the mix 0.055.
 
     The score of target item :math:`i` for user :math:`u` is
 
