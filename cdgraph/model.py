@@ -18,7 +18,8 @@ from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender, valid_protocol as resolve_protocol
 from .split import Split
-from .training import TrainConfig, check_fingerprint, check_train_config, data_fingerprint, train
+from .training import (TrainConfig, _distributed, check_fingerprint, check_train_config,
+                       data_fingerprint, train)
 
 FORMAT_VERSION = 1
 CHECKPOINT_FORMAT = 1
@@ -124,8 +125,9 @@ class CrossDomainRecommender(Recommender):
             l2 (float): L2 weight on the batch's layer-0 embeddings.
             source_weight (float or "auto", optional): Weight of the source domains'
                 losses (0 = none). ``"auto"`` picks it on validation among
-                :attr:`source_weights`, each tried for half the epochs, then trains with
-                the winner (``source_weight_`` and ``source_search_`` record the choice).
+                :attr:`source_weights`, each tried for half the epochs; the winner's run
+                then continues to ``epochs`` (the same weights as training the winner from
+                the start; ``source_weight_`` and ``source_search_`` record the choice).
                 None uses the model's own ``source_weight`` (default ``"auto"``).
             neighbors (list of int, optional): Mini-batch mode: each step propagates over
                 a subgraph sampled around the batch's users and items, keeping at most
@@ -155,7 +157,7 @@ class CrossDomainRecommender(Recommender):
                 ``torch.load(weights_only=True)``). A non-finite loss stops training
                 before its epoch ends, leaving the last complete epoch's checkpoint.
                 With ``source_weight="auto"`` the search's short runs write none; the
-                final run does and records the chosen weight.
+                final run does, from the winner's short run on, and records the chosen weight.
             resume (bool): Continue from ``checkpoint`` if that file exists (else start
                 afresh, and say so in the log). ``epochs`` stays the total budget: a
                 checkpoint after 3 epochs resumed with ``epochs=10`` trains epochs 4..10
@@ -182,8 +184,9 @@ class CrossDomainRecommender(Recommender):
         if saved is not None and requested == "auto":
             source_weight = saved["source_weight_"]
             self.source_search_ = _float_keys(saved.get("source_search_"))
-        elif source_weight == "auto":
-            source_weight = self._search_source_weight(
+        start = None  # the search winner's loop state, which the final run continues
+        if saved is None and source_weight == "auto":
+            source_weight, start = self._search_source_weight(
                 split, dict(epochs=max(1, epochs // 2), lr=lr, batch_size=batch_size, seed=seed,
                             patience=patience, eval_every=eval_every, valid_metric=valid_metric,
                             valid_protocol=valid_protocol, loss=loss, l2=l2,
@@ -233,8 +236,15 @@ class CrossDomainRecommender(Recommender):
             def validate() -> dict[str, float]:
                 self._cache = None
                 return check()
-        self.history_ = train(self.network_, self.ctx_, split, cfg, validate, on_epoch_end=write,
-                              resume=None if saved is None else saved["train"])
+        hooks = [h for h in (write, getattr(self, "_epoch_hook", None)) if h is not None]
+        if start is not None:
+            log.info("continuing the search's run of source_weight=%s from epoch %d to %d",
+                     source_weight, start["epoch"], epochs)
+            if write is not None:  # the checkpoint exists from here on, as if trained so far
+                write(start)
+        self.history_ = train(self.network_, self.ctx_, split, cfg, validate,
+                              on_epoch_end=(lambda state: [h(state) for h in hooks]) if hooks else None,
+                              resume=saved["train"] if saved is not None else start)
         self._cache = None
         return self
 
@@ -267,20 +277,37 @@ class CrossDomainRecommender(Recommender):
                  state["train"]["train_config"]["epochs"])
         return state
 
-    def _search_source_weight(self, split: Split, options: dict[str, Any]) -> float:
-        """Best of :attr:`source_weights` by validation ``valid_metric`` after short runs."""
+    def _search_source_weight(self, split: Split, options: dict[str, Any]
+                              ) -> tuple[float, dict[str, Any] | None]:
+        """Best of :attr:`source_weights` by validation ``valid_metric`` after short runs.
+
+        Returns the weight and the training loop's state at the end of its short run
+        (see :func:`cdgraph.training.train`), from which the final run continues: with the
+        same seed its first epochs are exactly the short run's. The state is None (the final
+        run starts afresh) under data-parallel training, whose ranks other than 0 see no
+        state, and when ``eval_every`` does not divide the short run's epochs (a short run
+        validates at its last epoch, where the full one would not).
+        """
         if not len(split.valid):
             log.warning("source_weight='auto' needs validation interactions and this split has none; "
                         "training with source_weight=1.0 (pass a number to choose).")
-            return 1.0
-        scores = {}
+            return 1.0, None
+        keep = options["epochs"] % options["eval_every"] == 0 and _distributed()[1] == 1
+        scores: dict[float, float] = {}
+        best, best_state = None, None
         for weight in self.source_weights:
-            self.fit(split, source_weight=weight, **options)
+            last: dict[str, Any] = {}
+            self._epoch_hook = last.update if keep else None
+            try:
+                self.fit(split, source_weight=weight, **options)
+            finally:
+                self._epoch_hook = None
             scores[weight] = float(self.history_[f"valid/{options['valid_metric']}"].max())
+            if best is None or scores[weight] > scores[best]:
+                best, best_state = weight, (last or None)
         self.source_search_ = scores
-        best = max(scores, key=scores.get)
         log.info("source_weight search: %s -> %s", scores, best)
-        return best
+        return best, best_state
 
     # -------------------------------------------------------------- scoring
     def _final(self) -> tuple[Tensor, Tensor]:
@@ -303,8 +330,8 @@ class CrossDomainRecommender(Recommender):
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         fused, table = self._final()
-        items = items.to(table.device)
-        return self.network_.scorer(fused[users.to(fused.device)], table[items.clamp(min=0)])
+        items = items.to(table.device).clamp(min=0)
+        return self.network_.scorer.score_candidates(fused[users.to(fused.device)], table, items)
 
     def user_vectors(self, users: Tensor) -> Tensor:
         """Fused target-domain user embeddings (what the ``dot`` scorer multiplies with items)."""

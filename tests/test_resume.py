@@ -114,6 +114,22 @@ def test_auto_source_weight_is_not_searched_again(split, tmp_path, caplog) -> No
     same_run(model, resumed, split)
 
 
+@pytest.mark.parametrize("options, continued", [({}, True), (dict(patience=1, lr=0.05), True),
+                                                 (dict(eval_every=2), False)])
+def test_auto_source_weight_continues_the_winners_short_run(split, caplog, options, continued) -> None:
+    """The final run picks up the search winner's short run: the same result as training the
+    chosen weight from scratch, without its first half. With eval_every=2 the short run (3 of
+    6 epochs) validates where the full run would not, so it is trained afresh instead."""
+    fit = dict(FIT, **options)
+    with caplog.at_level(logging.INFO, logger="cdgraph.model"):
+        auto = make_model(source_weights=(0.5, 2.0)).fit(split, epochs=6, **dict(fit, source_weight="auto"))
+    assert ("continuing the search's run" in caplog.text) == continued
+    direct = make_model().fit(split, epochs=6, **dict(fit, source_weight=auto.source_weight_))
+    same_run(auto, direct, split)
+    for name, value in direct.network_.state_dict().items():
+        assert torch.equal(auto.network_.state_dict()[name], value), name
+
+
 # ------------------------------------------------------------------ killed process
 SCRIPT = """
 import sys

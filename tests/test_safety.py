@@ -117,7 +117,7 @@ def test_nan_loss_stops_training_naming_epoch_and_step(split) -> None:
     model = cdgraph.CrossDomainRecommender("tgt", encoder="test-nan-after", fusion="weighted", dim=8,
                                            encoder_options={"after": steps})
     with pytest.raises(NonFiniteLoss, match=r"epoch 2, step 0"):
-        model.fit(split, epochs=3, batch_size=16, patience=None, progress=False)
+        model.fit(split, epochs=3, batch_size=16, patience=None, source_weight=1.0, progress=False)
 
 
 def test_exploding_learning_rate_raises_non_finite_loss(split) -> None:

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..data import CrossDomainData
 from ..model import _digest, _ids_in, _ids_out, atomic_save
+from ..nn.scorers import dot_candidates
 from ..recommender import Recommender
 
 FACTORS_FORMAT = 1
@@ -32,7 +33,7 @@ class FactorRecommender(Recommender):
         return self.users_[users] @ self.items_.t()
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
-        return (self.users_[users].unsqueeze(1) * self.items_[items.clamp(min=0)]).sum(-1)
+        return dot_candidates(self.users_[users], self.items_, items.clamp(min=0))
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the factor tables, id maps and seen interactions (atomic write; the file holds

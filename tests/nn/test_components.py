@@ -63,3 +63,16 @@ def test_weighted_fusion_weights_sum_to_one(split):
     net = Network(ctx, "lightgcn", "weighted", "dot", None, 8, 1, {"fusion": {"init_target": 0.7}})
     w = net.fusion.weights
     assert torch.isclose(w.sum(), torch.tensor(1.0)) and torch.isclose(w[0], torch.tensor(0.7))
+
+
+@pytest.mark.parametrize("num_items", [50, 5000])  # whole-catalogue product / gathered rows
+def test_candidate_scores_equal_pairwise_scores(num_items):
+    """``score_candidates`` (sampled evaluation) equals the scorer applied to gathered rows."""
+    gen = torch.Generator().manual_seed(0)
+    users, items = torch.randn(7, 8, generator=gen), torch.randn(num_items, 8, generator=gen)
+    candidates = torch.randint(0, num_items, (7, 11), generator=gen)
+    for name in ("dot", "mlp"):
+        scorer = SCORERS.resolve(name)
+        scorer.setup(8, 8)
+        expected = scorer(users, items[candidates])
+        torch.testing.assert_close(scorer.score_candidates(users, items, candidates), expected)
