@@ -132,3 +132,24 @@ def test_report_only_merges_side_by_side_grids(tmp_path):
     missing = cli("benchmark", "--tasks", "sport-cloth", "--methods", "pop", "--out", out, "--report-only",
                   "--merge", tmp_path / "nope.csv")
     assert missing.returncode == 2 and "no such results file" in missing.stderr
+
+
+def test_compare_grid_reports_speedup_metric_differences_and_changed_choices(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_grid.py"
+    spec = importlib.util.spec_from_file_location("compare_grid", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    old = pd.DataFrame({"task": ["a", "a", "b"], "method": ["m", "n", "m"], "seed": [0, 0, 0],
+                        "NDCG@10": [0.2, 0.3, 0.4], "seconds": [10.0, 4.0, 6.0],
+                        "source_weight": [1.0, None, 0.5]})
+    new = old.iloc[:2].copy()
+    new["seconds"], new.loc[1, "NDCG@10"], new.loc[0, "source_weight"] = [5.0, 4.0], 0.31, 2.0
+    table = module.compare(old, new).set_index("method")
+    assert table["speedup"].tolist() == [2.0, 1.0]
+    assert table.loc["m", "max_metric_diff"] == 0 and table.loc["n", "max_metric_diff"] == pytest.approx(0.01)
+    assert table["same_choice"].tolist() == [False, True]
+    assert "| **all** | 2 | 14 | 9 | 1.56 | 1.0e-02 |" in module.markdown(table.reset_index(), wall=None)
+    with pytest.raises(ValueError, match="not in the committed grid"):
+        module.compare(old, new.assign(task="c"))
