@@ -4,7 +4,8 @@ After a change meant to make training faster without changing what it learns, re
 (task, method, seed) cells with ``cdgraph benchmark --config benchmarks/grid.toml --out DIR
 ...`` and compare them with the rows of ``results/grid/results.csv``: per method, the
 ``seconds`` (fit time) of both runs and their ratio, and the largest absolute difference of any
-metric column. Writes ``OUT/compare.md`` and ``OUT/compare.csv`` (one row per cell).
+metric column; per task, the fit seconds and each task's share of the re-run's. Writes
+``OUT/compare.md`` and ``OUT/compare.csv`` (one row per cell).
 
     python benchmarks/compare_grid.py NEW/results.csv [NEW2/results.csv ...] --out DIR \\
         [--wall SECONDS]
@@ -66,6 +67,11 @@ def markdown(table: pd.DataFrame, wall: float | None) -> str:
     old, new = table["seconds_old"].sum(), table["seconds"].sum()
     lines += [f"| **all** | {len(table)} | {old:.0f} | {new:.0f} | {old / new:.2f} | "
               f"{table['max_metric_diff'].max():.1e} |", ""]
+    tasks = table.groupby("task").agg(old_s=("seconds_old", "sum"), new_s=("seconds", "sum"))
+    lines += ["| task | committed s | re-run s | share of re-run |", "|---|---|---|---|"]
+    lines += [f"| {t} | {r.old_s:.0f} | {r.new_s:.0f} | {r.new_s / new:.0%} |"
+              for t, r in tasks.sort_values("new_s", ascending=False).iterrows()]
+    lines.append("")
     changed = table[~table["same_choice"]]
     lines.append(f"Cells whose chosen weights (source, bridge, target-only) differ: {len(changed)}.")
     if wall is not None:

@@ -5,7 +5,7 @@ import hashlib
 import logging
 import os
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,8 @@ class CrossDomainRecommender(Recommender):
         self.history_: pd.DataFrame | None = None
         self.train_config_: TrainConfig | None = None
         self._cache: tuple[Tensor, Tensor] | None = None
+        # set by the source-weight search around each short run: also called with the loop's state
+        self._epoch_hook: Callable[[dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------------ fit
     def _build(self, split: Split, seed: int) -> None:
@@ -236,7 +238,7 @@ class CrossDomainRecommender(Recommender):
             def validate() -> dict[str, float]:
                 self._cache = None
                 return check()
-        hooks = [h for h in (write, getattr(self, "_epoch_hook", None)) if h is not None]
+        hooks = [h for h in (write, self._epoch_hook) if h is not None]
         if start is not None:
             log.info("continuing the search's run of source_weight=%s from epoch %d to %d",
                      source_weight, start["epoch"], epochs)
