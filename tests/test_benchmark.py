@@ -1,6 +1,8 @@
 """The benchmark grid: resumes after an interruption, reports the best baseline and tests, reads TOML."""
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -12,17 +14,37 @@ from tests.test_cli import PNG_MAGIC, cli
 LEVEL = {"cdgraph": 0.30, "lightgcn-joint": 0.25, "pop": 0.10}
 
 
+def fake_row(task, method, seed, epochs):
+    value = LEVEL[method] + 0.01 * ((seed * 7 + len(method)) % 3)
+    return {"task": task, "method": method, "seed": seed, "epochs_budget": epochs, "epochs_run": epochs,
+            "seconds": 1.0, "MRR": value, "NDCG@10": value, "HR@10": 2 * value, "Recall@20": value / 2,
+            "NDCG@20": value / 3}
+
+
 def fake_runner(calls: list, fail_after: int | None = None):
     def run(task, method, seed, epochs, fit, root):
         if fail_after is not None and len(calls) >= fail_after:
             raise RuntimeError("killed")
         calls.append((task, method, seed))
-        value = LEVEL[method] + 0.01 * ((seed * 7 + len(method)) % 3)
-        row = {"task": task, "method": method, "seed": seed, "epochs_budget": epochs, "epochs_run": epochs,
-               "seconds": 1.0, "MRR": value, "NDCG@10": value, "HR@10": 2 * value, "Recall@20": value / 2,
-               "NDCG@20": value / 3}
-        return row
+        return fake_row(task, method, seed, epochs)
     return run
+
+
+class WorkerRun:
+    """A picklable fake runner for worker processes: fails on ``fail``; records its pid and threads."""
+
+    def __init__(self, fail: tuple | None = None) -> None:
+        self.fail = fail
+
+    def __call__(self, task, method, seed, epochs, fit, root):
+        import os
+        import time
+
+        import torch
+        if (task, method, seed) == self.fail:
+            raise ValueError("bad cell")
+        time.sleep(0.05)
+        return {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
 
 
 def config(tmp_path, **kw):
@@ -58,6 +80,34 @@ def test_grids_run_side_by_side_merge_into_one(tmp_path):
     merged = run_grid(config(tmp_path, out=str(tmp_path / "all")), echo=lambda _: None,
                       runner=fake_runner(calls), merge=[tmp_path / "a" / "results.csv", tmp_path / "b" / "results.csv"])
     assert calls == [] and len(merged) == 18
+
+
+def test_parallel_grid_writes_the_same_rows_and_resumes_after_a_failed_run(tmp_path):
+    serial = run_grid(config(tmp_path, out=str(tmp_path / "serial")), echo=lambda _: None,
+                      runner=fake_runner([]))
+    lines: list[str] = []
+    cfg = config(tmp_path, out=str(tmp_path / "par"))
+    with pytest.raises(RuntimeError, match=r"sport-cloth pop seed=1 failed: ValueError: bad cell") as err:
+        run_grid(cfg, echo=lines.append, runner=WorkerRun(fail=("sport-cloth", "pop", 1)), jobs=2)
+    assert isinstance(err.value.__cause__, ValueError)
+    partial = pd.read_csv(tmp_path / "par" / "results.csv")
+    cells = list(zip(partial["task"], partial["method"], partial["seed"]))
+    order = list(zip(serial["task"], serial["method"], serial["seed"]))  # the grid's order
+    failed = order.index(("sport-cloth", "pop", 1))
+    # every run started before the failure was seen finished and was written; then none started
+    assert set(order[:failed]) <= set(cells) and order[failed] not in cells and len(cells) < 18
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert (partial["pid"] != os.getpid()).all() and (partial["threads"] == threads).all()
+    assert lines[0].endswith(f"(2 at a time, {threads} thread{'s' * (threads > 1)} each)")
+    lines.clear()
+    results = run_grid(cfg, echo=lines.append, runner=WorkerRun(), jobs=3)
+    assert lines[0].startswith(f"{len(partial)} runs done, {18 - len(partial)} to go")
+    key = ["task", "method", "seed"]
+    merged = results.sort_values(key).reset_index(drop=True)
+    expected = serial.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged[expected.columns], expected, check_dtype=False)
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        run_grid(cfg, echo=lambda _: None, jobs=0)
 
 
 def test_reports_mark_best_baseline_and_test_against_it(tmp_path):

@@ -169,14 +169,31 @@ def merge_results(csv: str | os.PathLike, merge: list[str | os.PathLike] = ()) -
     return done
 
 
+def _start_worker(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
              runner: Callable[..., dict[str, Any]] = run_one,
-             merge: list[str | os.PathLike] = ()) -> pd.DataFrame:
+             merge: list[str | os.PathLike] = (), jobs: int = 1) -> pd.DataFrame:
     """Run every (task, method, seed) not yet in ``<out>/results.csv``; returns all rows.
 
     ``merge``: results CSVs of other grids (e.g. processes run side by side with their own
     ``out``) folded in first; of rows with the same task, method and seed the last is kept.
+
+    ``jobs``: runs at a time, each in a worker process of its own with ``cores // jobs``
+    torch threads (at least one); this process alone writes the CSV, a row as each run
+    ends. With ``jobs > 1`` ``runner`` must be picklable (a module-level function). If a
+    run fails, no further run starts; the runs under way finish and are written, then the
+    error is raised, naming the run.
     """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}.")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
@@ -186,17 +203,70 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     # seed by seed: an interrupted grid leaves complete seeds behind, which paired tests can use
     todo = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
             if (t, m, s) not in have]
-    echo(f"{len(have)} runs done, {len(todo)} to go -> {csv}")
-    for n, (task, method, seed) in enumerate(todo, 1):
-        epochs = int(config.task_epochs.get(task, config.epochs))
-        row = runner(task, method, seed, epochs, config.fit, config.root)
+    threads = max(1, _cores() // jobs)
+    echo(f"{len(have)} runs done, {len(todo)} to go -> {csv}"
+         + (f" ({jobs} at a time, {threads} thread{'s' * (threads > 1)} each)" if jobs > 1 and todo else ""))
+    finished = 0
+
+    def record(cell: tuple[str, str, int], row: dict[str, Any]) -> None:
+        nonlocal done, finished
         done = pd.concat([done, pd.DataFrame([row])], ignore_index=True) if len(done) else pd.DataFrame([row])
         _write_csv(done, csv)
-        metric = get_task(task).metric
-        echo(f"[{n}/{len(todo)}] {task} {method} seed={seed}: {metric}={row[metric]:.4f} "
+        finished += 1
+        metric = get_task(cell[0]).metric
+        echo(f"[{finished}/{len(todo)}] {cell[0]} {cell[1]} seed={cell[2]}: {metric}={row[metric]:.4f} "
              f"({row['seconds']:.0f}s)")
+
+    def args(cell: tuple[str, str, int]) -> tuple:
+        task, method, seed = cell
+        return task, method, seed, int(config.task_epochs.get(task, config.epochs)), config.fit, config.root
+
+    if jobs == 1 or len(todo) <= 1:
+        for cell in todo:
+            record(cell, runner(*args(cell)))
+    else:
+        _run_parallel(todo, args, runner, record, jobs, threads)
     write_reports(config, done)
     return done
+
+
+def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
+                  runner: Callable[..., dict[str, Any]], record: Callable[..., None],
+                  jobs: int, threads: int) -> None:
+    """Run ``todo`` in ``jobs`` spawned worker processes, ``record``-ing each row as it comes."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    failure: tuple[tuple[str, str, int], BaseException] | None = None
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_start_worker,
+                               initargs=(threads,), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        queue = iter(todo)
+        running = {}
+        for cell in queue:  # keep exactly `jobs` runs in flight, in grid order
+            running[pool.submit(runner, *args(cell))] = cell
+            if len(running) == jobs:
+                break
+        while running:
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ended:
+                cell = running.pop(future)
+                try:
+                    record(cell, future.result())
+                except Exception as exc:  # noqa: BLE001 - re-raised below, naming the run
+                    failure = failure or (cell, exc)
+            while failure is None and len(running) < jobs:
+                cell = next(queue, None)
+                if cell is None:
+                    break
+                running[pool.submit(runner, *args(cell))] = cell
+    finally:
+        pool.shutdown(wait=failure is not None, cancel_futures=True)
+    if failure is not None:
+        (task, method, seed), exc = failure
+        raise RuntimeError(f"Benchmark run {task} {method} seed={seed} failed: {type(exc).__name__}: "
+                           f"{exc}. The runs that finished are in results.csv; run the grid again "
+                           f"to resume.") from exc
 
 
 __all__ = ["GridConfig", "merge_results", "run_grid", "run_one", "write_reports", "TASKS"]

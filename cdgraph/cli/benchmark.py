@@ -35,7 +35,9 @@ def benchmark(args: argparse.Namespace) -> int:
             raise CLIError(f"No results for these tasks and methods in {config.out!r} yet.")
         print("\n".join(str(p) for p in paths.values()))
         return 0
-    run_grid(config, echo=lambda line: print(line, flush=True), merge=args.merge or [])
+    if args.jobs < 1:
+        raise CLIError(f"--jobs must be at least 1, got {args.jobs}.")
+    run_grid(config, echo=lambda line: print(line, flush=True), merge=args.merge or [], jobs=args.jobs)
     print(f"results: {os.path.join(config.out, 'results.md')}")
     return 0
 
@@ -57,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
     p.add_argument("--root", metavar="DIR", help="dataset root (default: $CDGRAPH_DATA or the cache)")
     p.add_argument("--merge", nargs="+", metavar="CSV", help="fold these results.csv files (e.g. of "
                    "grids run side by side) into OUT/results.csv first")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="runs at a time, each in its own "
+                   "process with cores/N torch threads (default: 1)")
     p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv "
                    "(after folding in --merge), training nothing")
     p.add_argument("--list", action="store_true", help="list the tasks and methods, then exit")
