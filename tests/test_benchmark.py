@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from cdgraph.benchmark import TASKS, GridConfig, run_grid
+from cdgraph.benchmark import TASKS, GridConfig, estimate, run_grid
 from cdgraph.methods import make_method, register_method
 from tests.test_cli import PNG_MAGIC, cli
 
@@ -64,6 +64,8 @@ def test_grid_resumes_after_an_interruption_without_repeating_runs(tmp_path):
     lines: list[str] = []
     results = run_grid(cfg, echo=lines.append, runner=fake_runner(calls))
     assert lines[0].startswith("7 runs done, 11 to go")
+    # every run to go has a timing from seed 0, so each line but the last says what is left
+    assert all(line.endswith("(1s); about 1 min left") for line in lines[1:-1]) and lines[-1].endswith("(1s)")
     assert len(results) == 18 and not results.duplicated(["task", "method", "seed"]).any()
     assert set(calls[len(before):]).isdisjoint(before)
     calls.clear()
@@ -108,6 +110,35 @@ def test_parallel_grid_writes_the_same_rows_and_resumes_after_a_failed_run(tmp_p
     pd.testing.assert_frame_equal(merged[expected.columns], expected, check_dtype=False)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         run_grid(cfg, echo=lambda _: None, jobs=0)
+
+
+def test_estimate_replays_the_runs_to_go_on_the_workers(tmp_path):
+    cfg = config(tmp_path, tasks=["sport-cloth"], seeds=[0, 1])
+    run_grid(config(tmp_path, tasks=["sport-cloth"], methods=["pop"], seeds=[0]), echo=lambda _: None,
+             runner=fake_runner([]))
+    timings = pd.DataFrame({"task": ["sport-cloth"] * 4 + ["book-music"],
+                            "method": ["cdgraph", "cdgraph", "pop", "pop", "lightgcn-joint"],
+                            "seconds": [8.0, 12.0, 1.0, 1.0, 99.0]})
+    # to go, in order: cdgraph 0, lightgcn-joint 0, cdgraph 1, pop 1, lightgcn-joint 1
+    one = estimate(cfg, timings, jobs=1)
+    assert (one["runs"], one["estimated"], one["core_seconds"], one["wall_seconds"]) == (5, 3, 21.0, 21.0)
+    assert one["missing"] == [("sport-cloth", "lightgcn-joint")]
+    assert estimate(cfg, timings, jobs=2)["wall_seconds"] == 11.0  # 10 | 10, then 1 on the first free
+    assert estimate(cfg, timings, jobs=8)["wall_seconds"] == 10.0
+    assert estimate(cfg, timings.iloc[:0], jobs=2)["estimated"] == 0
+
+
+def test_runs_of_a_seed_start_longest_first_by_earlier_timings(tmp_path):
+    cfg = config(tmp_path, tasks=["sport-cloth"], seeds=[0, 1])
+    seconds = {"cdgraph": 1.0, "lightgcn-joint": 5.0, "pop": 30.0}
+    seed0 = pd.DataFrame([{**fake_row("sport-cloth", m, 0, 3), "seconds": t} for m, t in seconds.items()])
+    (tmp_path / "grid").mkdir()
+    seed0.to_csv(tmp_path / "grid" / "results.csv", index=False)
+    # in the grid's order (1, 5, 30) two workers would end on pop alone, at 1 + 30 = 31
+    assert estimate(cfg, seed0, jobs=2)["wall_seconds"] == 30.0
+    calls: list = []
+    run_grid(cfg, echo=lambda _: None, runner=fake_runner(calls))
+    assert calls == [("sport-cloth", "pop", 1), ("sport-cloth", "lightgcn-joint", 1), ("sport-cloth", "cdgraph", 1)]
 
 
 def test_reports_mark_best_baseline_and_test_against_it(tmp_path):
@@ -158,6 +189,11 @@ def test_cli_benchmark_runs_and_resumes_on_real_data(mirror, tmp_path):
     assert (results[results["method"] == "bprmf"]["epochs_run"] == 1).all()
     again = cli(*args)
     assert again.returncode == 0 and "4 runs done, 0 to go" in again.stdout
+    plan = cli("benchmark", "--tasks", "game-video-cold", "--methods", "pop", "bprmf", "--seeds", "0", "1",
+               "2", "--out", tmp_path / "b", "--jobs", "2", "--estimate", tmp_path / "b" / "results.csv")
+    seconds = results[results["method"] == "bprmf"]["seconds"].mean() + results[results["method"] == "pop"]["seconds"].mean()
+    assert plan.returncode == 0 and plan.stdout.startswith("2 runs to go") and f"{seconds:.0f} s =" in plan.stdout
+    assert len(pd.read_csv(tmp_path / "b" / "results.csv")) == 4  # nothing was trained
     bad = cli("benchmark", "--tasks", "game-video-cold", "--methods", "nope", "--out", tmp_path / "c")
     assert bad.returncode == 2 and "Unknown method" in bad.stderr and len(bad.stderr.splitlines()) == 1
 

@@ -3,13 +3,14 @@
 * :data:`TASKS`: the ten tasks (six warm, four cold-start) with their papers' protocols;
 * :class:`GridConfig` / :func:`run_grid`: a resumable grid writing ``results.csv``,
   a markdown table with mean ± std, the best baseline marked and paired tests, a
-  summary and a plot; also ``cdgraph benchmark --config grid.toml``.
+  summary and a plot; also ``cdgraph benchmark --config grid.toml``;
+* :func:`estimate`: how long the runs still to go will take, from an earlier grid's timings.
 """
 from __future__ import annotations
 
 from .report import plot, summary, table
-from .runner import GridConfig, merge_results, run_grid, run_one, write_reports
+from .runner import GridConfig, estimate, merge_results, run_grid, run_one, write_reports
 from .tasks import TASKS, Task, get_task
 
-__all__ = ["TASKS", "Task", "get_task", "GridConfig", "merge_results", "run_grid", "run_one", "write_reports",
+__all__ = ["TASKS", "Task", "get_task", "GridConfig", "estimate", "merge_results", "run_grid", "run_one", "write_reports",
            "table", "summary", "plot"]

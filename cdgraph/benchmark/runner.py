@@ -169,6 +169,61 @@ def merge_results(csv: str | os.PathLike, merge: list[str | os.PathLike] = ()) -
     return done
 
 
+def _todo(config: GridConfig, done: pd.DataFrame, timings: pd.DataFrame | None = None
+          ) -> list[tuple[str, str, int]]:
+    """The (task, method, seed) runs of ``config`` not in ``done``, in the order they run.
+
+    Seed by seed, so that an interrupted grid leaves complete seeds behind, which paired
+    tests can use; within a seed the longest runs first by the mean ``seconds`` of their
+    task and method in ``timings`` (runs with none first, then the grid's order), so that
+    runs side by side do not end on one long run alone.
+    """
+    have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
+    mean = _mean_seconds(timings)
+    cells = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
+             if (t, m, s) not in have]
+    order = {s: n for n, s in enumerate(config.seeds)}
+    return sorted(cells, key=lambda c: (order[c[2]], -mean.get(c[:2], float("inf"))))
+
+
+def _mean_seconds(timings: pd.DataFrame | None) -> dict[tuple[str, str], float]:
+    if timings is None or not len(timings) or "seconds" not in timings:
+        return {}
+    return timings.groupby(["task", "method"])["seconds"].mean().to_dict()
+
+
+def estimate(config: GridConfig, timings: pd.DataFrame, jobs: int = 1) -> dict[str, Any]:
+    """How long the runs still to go in ``<out>/results.csv`` will take, from ``timings``.
+
+    Each run is expected to take the mean ``seconds`` (fit time) of the rows of
+    ``timings`` with its task and method (any seed), e.g. an earlier grid's
+    ``results.csv``; ``wall_seconds`` replays the grid's order on ``jobs`` workers.
+    Evaluation, data loading and process start are not counted, and the estimate holds
+    at the speed (and threads per run) ``timings`` was measured with.
+
+    Returns:
+        dict: ``runs`` (to go), ``estimated`` (runs with a timing), ``core_seconds``,
+        ``wall_seconds`` and ``missing`` (the (task, method) pairs with no timing).
+    """
+    return _replay(_todo(config, _read(Path(config.out) / "results.csv"), timings), timings, jobs)
+
+
+def _replay(todo: list[tuple[str, str, int]], timings: pd.DataFrame, jobs: int) -> dict[str, Any]:
+    import heapq
+
+    mean = _mean_seconds(timings)
+    known = [mean[(t, m)] for t, m, _ in todo if (t, m) in mean]
+    workers = [0.0] * max(1, min(jobs, len(known)))
+    for seconds in known:  # each run goes to the worker that is free first
+        heapq.heappush(workers, heapq.heappop(workers) + seconds)
+    return {"runs": len(todo), "estimated": len(known), "core_seconds": float(sum(known)),
+            "wall_seconds": max(workers), "missing": sorted({(t, m) for t, m, _ in todo if (t, m) not in mean})}
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
+
+
 def _start_worker(threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
@@ -186,6 +241,11 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     ``merge``: results CSVs of other grids (e.g. processes run side by side with their own
     ``out``) folded in first; of rows with the same task, method and seed the last is kept.
 
+    Runs go seed by seed; within a seed the longest first, by the mean fit seconds of
+    their task and method among the rows already there (e.g. of earlier seeds). Each
+    progress line ends with the time left, estimated so, once every run to go has such
+    a timing.
+
     ``jobs``: runs at a time, each in a worker process of its own with ``cores // jobs``
     torch threads (at least one); this process alone writes the CSV, a row as each run
     ends. With ``jobs > 1`` ``runner`` must be picklable (a module-level function). If a
@@ -199,23 +259,24 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
     csv = out / "results.csv"
     done = merge_results(csv, merge)
-    have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
-    # seed by seed: an interrupted grid leaves complete seeds behind, which paired tests can use
-    todo = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
-            if (t, m, s) not in have]
+    todo = _todo(config, done, done)
+    have = len(done)
     threads = max(1, _cores() // jobs)
-    echo(f"{len(have)} runs done, {len(todo)} to go -> {csv}"
+    echo(f"{have} runs done, {len(todo)} to go -> {csv}"
          + (f" ({jobs} at a time, {threads} thread{'s' * (threads > 1)} each)" if jobs > 1 and todo else ""))
-    finished = 0
+    recorded: set[tuple[str, str, int]] = set()
 
     def record(cell: tuple[str, str, int], row: dict[str, Any]) -> None:
-        nonlocal done, finished
+        nonlocal done
         done = pd.concat([done, pd.DataFrame([row])], ignore_index=True) if len(done) else pd.DataFrame([row])
         _write_csv(done, csv)
-        finished += 1
+        recorded.add(cell)
         metric = get_task(cell[0]).metric
-        echo(f"[{finished}/{len(todo)}] {cell[0]} {cell[1]} seed={cell[2]}: {metric}={row[metric]:.4f} "
-             f"({row['seconds']:.0f}s)")
+        left = _replay([c for c in todo if c not in recorded], done, jobs)  # from this grid's timings
+        eta = (f"; about {_duration(left['wall_seconds'])} left"
+               if left["runs"] and left["estimated"] == left["runs"] else "")
+        echo(f"[{len(recorded)}/{len(todo)}] {cell[0]} {cell[1]} seed={cell[2]}: {metric}={row[metric]:.4f} "
+             f"({row['seconds']:.0f}s){eta}")
 
     def args(cell: tuple[str, str, int]) -> tuple:
         task, method, seed = cell
@@ -269,4 +330,4 @@ def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
                            f"to resume.") from exc
 
 
-__all__ = ["GridConfig", "merge_results", "run_grid", "run_one", "write_reports", "TASKS"]
+__all__ = ["GridConfig", "estimate", "merge_results", "run_grid", "run_one", "write_reports", "TASKS"]

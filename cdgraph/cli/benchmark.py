@@ -8,7 +8,7 @@ from .config import CLIError
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from ..benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
+    from ..benchmark import TASKS, GridConfig, estimate, merge_results, run_grid, write_reports
     from ..methods import available_methods
 
     if args.list:
@@ -28,6 +28,11 @@ def benchmark(args: argparse.Namespace) -> int:
     missing = [m for m in args.merge or [] if not os.path.isfile(m)]
     if missing:
         raise CLIError(f"--merge: no such results file {missing[0]!r}.")
+    if args.jobs < 1:
+        raise CLIError(f"--jobs must be at least 1, got {args.jobs}.")
+    if args.estimate:
+        print(_estimate(config, args, estimate, merge_results))
+        return 0
     if args.report_only:
         merge_results(os.path.join(config.out, "results.csv"), args.merge or [])
         paths = write_reports(config)
@@ -35,11 +40,31 @@ def benchmark(args: argparse.Namespace) -> int:
             raise CLIError(f"No results for these tasks and methods in {config.out!r} yet.")
         print("\n".join(str(p) for p in paths.values()))
         return 0
-    if args.jobs < 1:
-        raise CLIError(f"--jobs must be at least 1, got {args.jobs}.")
     run_grid(config, echo=lambda line: print(line, flush=True), merge=args.merge or [], jobs=args.jobs)
     print(f"results: {os.path.join(config.out, 'results.md')}")
     return 0
+
+
+def _estimate(config, args: argparse.Namespace, estimate, merge_results) -> str:
+    import pandas as pd
+
+    missing = [m for m in args.estimate if not os.path.isfile(m)]
+    if missing:
+        raise CLIError(f"--estimate: no such results file {missing[0]!r}.")
+    merge_results(os.path.join(config.out, "results.csv"), args.merge or [])
+    timings = pd.concat([pd.read_csv(f) for f in args.estimate], ignore_index=True)
+    if not {"task", "method", "seconds"} <= set(timings.columns):
+        raise CLIError("--estimate: the files need task, method and seconds columns (a results.csv "
+                       "of cdgraph benchmark).")
+    e = estimate(config, timings, args.jobs)
+    lines = [f"{e['runs']} runs to go in {config.out!r}; {e['estimated']} of them have the mean fit "
+             f"seconds of their task and method in {', '.join(args.estimate)}:",
+             f"  {e['core_seconds']:.0f} s = {e['core_seconds'] / 3600:.2f} core-hours of fit time, "
+             f"about {e['wall_seconds'] / 3600:.2f} h with --jobs {args.jobs} (at the speed and "
+             f"threads per run those rows were measured with; evaluation and loading not counted)"]
+    if e["missing"]:
+        lines.append("  no timing for: " + ", ".join(f"{t} {m}" for t, m in e["missing"]))
+    return "\n".join(lines)
 
 
 def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
@@ -61,6 +86,9 @@ def add_parser(sub: argparse._SubParsersAction, verbose) -> None:
                    "grids run side by side) into OUT/results.csv first")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="runs at a time, each in its own "
                    "process with cores/N torch threads (default: 1)")
+    p.add_argument("--estimate", nargs="+", metavar="CSV", help="print how long the runs to go "
+                   "would take, from the fit seconds of the same task and method in these results.csv "
+                   "files (e.g. an earlier grid's), training nothing")
     p.add_argument("--report-only", action="store_true", help="rewrite the reports from results.csv "
                    "(after folding in --merge), training nothing")
     p.add_argument("--list", action="store_true", help="list the tasks and methods, then exit")
