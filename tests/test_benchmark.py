@@ -33,17 +33,19 @@ def fake_runner(calls: list, fail_after: int | None = None):
 class WorkerRun:
     """A picklable fake runner for worker processes: fails on ``fail``; records its pid and threads."""
 
-    def __init__(self, fail: tuple | None = None) -> None:
-        self.fail = fail
+    def __init__(self, fail: tuple | None = None, sleep: float = 0.05, pids: str | None = None) -> None:
+        self.fail, self.sleep, self.pids = fail, sleep, pids
 
     def __call__(self, task, method, seed, epochs, fit, root):
         import os
         import time
 
         import torch
+        if self.pids:
+            open(os.path.join(self.pids, str(os.getpid())), "w").close()
         if (task, method, seed) == self.fail:
             raise ValueError("bad cell")
-        time.sleep(0.05)
+        time.sleep(self.sleep)
         return {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
 
 
@@ -110,6 +112,40 @@ def test_parallel_grid_writes_the_same_rows_and_resumes_after_a_failed_run(tmp_p
     pd.testing.assert_frame_equal(merged[expected.columns], expected, check_dtype=False)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         run_grid(cfg, echo=lambda _: None, jobs=0)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] not in "ZX"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc to see the workers")
+def test_interrupted_parallel_grid_ends_its_workers(tmp_path):
+    import signal
+    import threading
+    import time
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+
+    def interrupt_when_both_run():
+        while len(list(pids.iterdir())) < 2:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+
+    threading.Thread(target=interrupt_when_both_run, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(config(tmp_path), echo=lambda _: None, runner=WorkerRun(sleep=600, pids=str(pids)), jobs=2)
+    workers = [int(p.name) for p in pids.iterdir()]
+    for _ in range(100):
+        if not any(_running(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert len(workers) == 2 and not any(_running(pid) for pid in workers)
+    assert not (tmp_path / "grid" / "results.csv").exists()
 
 
 def test_estimate_replays_the_runs_to_go_on_the_workers(tmp_path):

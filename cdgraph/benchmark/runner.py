@@ -224,9 +224,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
 
 
-def _start_worker(threads: int) -> None:
+def _start_worker(threads: int, parent: int) -> None:
+    """A grid worker: ``threads`` torch threads; Ctrl-C is the main process's to handle (it
+    ends the workers); exits when the main process is gone, killed or not."""
+    import signal
+    import threading
+
     import torch
     torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _cores() -> int:
@@ -300,7 +313,7 @@ def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
 
     failure: tuple[tuple[str, str, int], BaseException] | None = None
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_start_worker,
-                               initargs=(threads,), mp_context=multiprocessing.get_context("spawn"))
+                               initargs=(threads, os.getpid()), mp_context=multiprocessing.get_context("spawn"))
     try:
         queue = iter(todo)
         running = {}
@@ -321,6 +334,10 @@ def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
                 if cell is None:
                     break
                 running[pool.submit(runner, *args(cell))] = cell
+    except BaseException:  # Ctrl-C or an error here: end the runs under way, write nothing more
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
     finally:
         pool.shutdown(wait=failure is not None, cancel_futures=True)
     if failure is not None:
