@@ -2,8 +2,8 @@
 
 The same part of the grid (default: Douban Book -> Music, eight methods, seeds 0 and 1) runs
 twice in one go: once as the default command (one process, torch's default threads, i.e.
-all cores) and once with ``--jobs N`` (N worker processes, one thread each). Seed 1 of the
-``--jobs`` run starts its runs longest first, by seed 0's fit seconds. Reports the wall
+all cores) and once with ``--jobs N`` (N worker processes, one thread each). In both, seed 1
+starts its longest runs first, by seed 0's fit seconds. Reports the wall
 clock of each, their ratio, the summed fit seconds, and the largest metric difference
 between the two (threads can change float rounding, nothing else).
 

@@ -165,16 +165,22 @@ def test_estimate_replays_the_runs_to_go_on_the_workers(tmp_path):
 
 
 def test_runs_of_a_seed_start_longest_first_by_earlier_timings(tmp_path):
-    cfg = config(tmp_path, tasks=["sport-cloth"], seeds=[0, 1])
+    cfg = config(tmp_path, tasks=["sport-cloth"], seeds=[0, 1, 2])
     seconds = {"cdgraph": 1.0, "lightgcn-joint": 5.0, "pop": 30.0}
-    seed0 = pd.DataFrame([{**fake_row("sport-cloth", m, 0, 3), "seconds": t} for m, t in seconds.items()])
-    (tmp_path / "grid").mkdir()
-    seed0.to_csv(tmp_path / "grid" / "results.csv", index=False)
-    # in the grid's order (1, 5, 30) two workers would end on pop alone, at 1 + 30 = 31
-    assert estimate(cfg, seed0, jobs=2)["wall_seconds"] == 30.0
     calls: list = []
-    run_grid(cfg, echo=lambda _: None, runner=fake_runner(calls))
-    assert calls == [("sport-cloth", "pop", 1), ("sport-cloth", "lightgcn-joint", 1), ("sport-cloth", "cdgraph", 1)]
+    timed = fake_runner(calls)
+
+    def run(task, method, seed, epochs, fit, root):
+        return {**timed(task, method, seed, epochs, fit, root), "seconds": seconds[method]}
+
+    results = run_grid(cfg, echo=lambda _: None, runner=run)
+    longest_first = ["pop", "lightgcn-joint", "cdgraph"]
+    # seed 0 in the grid's order; the later seeds by seed 0's timings, taken during the same run
+    assert [m for _, m, _ in calls] == cfg.methods + longest_first * 2
+    # in the grid's order (1, 5, 30) two workers would end on pop alone, at 1 + 30 = 31
+    seed0 = results[results["seed"] == 0]
+    assert estimate(config(tmp_path, tasks=["sport-cloth"], seeds=[0], out=str(tmp_path / "new")),
+                    seed0, jobs=2)["wall_seconds"] == 30.0
 
 
 def test_reports_mark_best_baseline_and_test_against_it(tmp_path):

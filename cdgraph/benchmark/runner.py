@@ -179,11 +179,15 @@ def _todo(config: GridConfig, done: pd.DataFrame, timings: pd.DataFrame | None =
     runs side by side do not end on one long run alone.
     """
     have = set(zip(done["task"], done["method"], done["seed"].astype(int)))
-    mean = _mean_seconds(timings)
     cells = [(t, m, s) for s in config.seeds for t in config.tasks for m in config.methods
              if (t, m, s) not in have]
-    order = {s: n for n, s in enumerate(config.seeds)}
-    return sorted(cells, key=lambda c: (order[c[2]], -mean.get(c[:2], float("inf"))))
+    return sorted(cells, key=_order(config, timings))
+
+
+def _order(config: GridConfig, timings: pd.DataFrame | None) -> Callable[[tuple[str, str, int]], tuple]:
+    """Sort key of runs: seed by seed, then the longest by ``timings`` first (untimed ones first)."""
+    mean, rank = _mean_seconds(timings), {s: n for n, s in enumerate(config.seeds)}
+    return lambda cell: (rank[cell[2]], -mean.get(cell[:2], float("inf")))
 
 
 def _mean_seconds(timings: pd.DataFrame | None) -> dict[tuple[str, str], float]:
@@ -285,43 +289,51 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
         _write_csv(done, csv)
         recorded.add(cell)
         metric = get_task(cell[0]).metric
-        left = _replay([c for c in todo if c not in recorded], done, jobs)  # from this grid's timings
+        left = _replay(sorted((c for c in todo if c not in recorded), key=_order(config, done)), done, jobs)
         eta = (f"; about {_duration(left['wall_seconds'])} left"
                if left["runs"] and left["estimated"] == left["runs"] else "")
         echo(f"[{len(recorded)}/{len(todo)}] {cell[0]} {cell[1]} seed={cell[2]}: {metric}={row[metric]:.4f} "
              f"({row['seconds']:.0f}s){eta}")
 
-    def args(cell: tuple[str, str, int]) -> tuple:
-        task, method, seed = cell
-        return task, method, seed, int(config.task_epochs.get(task, config.epochs)), config.fit, config.root
+    pending = list(todo)
+
+    def take() -> tuple[tuple, tuple] | None:
+        """The next run (by the timings of all rows so far) and its runner arguments."""
+        if not pending:
+            return None
+        pending.sort(key=_order(config, done))
+        task, method, seed = cell = pending.pop(0)
+        return cell, (task, method, seed, int(config.task_epochs.get(task, config.epochs)), config.fit,
+                      config.root)
 
     if jobs == 1 or len(todo) <= 1:
-        for cell in todo:
-            record(cell, runner(*args(cell)))
+        while (job := take()) is not None:
+            record(job[0], runner(*job[1]))
     else:
-        _run_parallel(todo, args, runner, record, jobs, threads)
+        _run_parallel(take, runner, record, min(jobs, len(todo)), threads)
     write_reports(config, done)
     return done
 
 
-def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
-                  runner: Callable[..., dict[str, Any]], record: Callable[..., None],
-                  jobs: int, threads: int) -> None:
-    """Run ``todo`` in ``jobs`` spawned worker processes, ``record``-ing each row as it comes."""
+def _run_parallel(take: Callable[[], tuple | None], runner: Callable[..., dict[str, Any]],
+                  record: Callable[..., None], jobs: int, threads: int) -> None:
+    """Run what ``take`` gives in ``jobs`` spawned worker processes, ``record``-ing each row."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     failure: tuple[tuple[str, str, int], BaseException] | None = None
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_start_worker,
-                               initargs=(threads, os.getpid()), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(threads, os.getpid()),
+                               mp_context=multiprocessing.get_context("spawn"))
     try:
-        queue = iter(todo)
-        running = {}
-        for cell in queue:  # keep exactly `jobs` runs in flight, in grid order
-            running[pool.submit(runner, *args(cell))] = cell
-            if len(running) == jobs:
+        running: dict = {}
+        while True:
+            while failure is None and len(running) < jobs:  # keep `jobs` runs in flight
+                job = take()
+                if job is None:
+                    break
+                running[pool.submit(runner, *job[1])] = job[0]
+            if not running:
                 break
-        while running:
             ended, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in ended:
                 cell = running.pop(future)
@@ -329,11 +341,6 @@ def _run_parallel(todo: list[tuple[str, str, int]], args: Callable[..., tuple],
                     record(cell, future.result())
                 except Exception as exc:  # noqa: BLE001 - re-raised below, naming the run
                     failure = failure or (cell, exc)
-            while failure is None and len(running) < jobs:
-                cell = next(queue, None)
-                if cell is None:
-                    break
-                running[pool.submit(runner, *args(cell))] = cell
     except BaseException:  # Ctrl-C or an error here: end the runs under way, write nothing more
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
