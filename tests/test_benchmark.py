@@ -15,7 +15,7 @@ LEVEL = {"cdgraph": 0.30, "lightgcn-joint": 0.25, "pop": 0.10}
 
 
 def fake_row(task, method, seed, epochs):
-    value = LEVEL[method] + 0.01 * ((seed * 7 + len(method)) % 3)
+    value = LEVEL.get(method, 0.2) + 0.01 * ((seed * 7 + len(method)) % 3)
     return {"task": task, "method": method, "seed": seed, "epochs_budget": epochs, "epochs_run": epochs,
             "seconds": 1.0, "MRR": value, "NDCG@10": value, "HR@10": 2 * value, "Recall@20": value / 2,
             "NDCG@20": value / 3}
@@ -46,7 +46,9 @@ class WorkerRun:
         if (task, method, seed) == self.fail:
             raise ValueError("bad cell")
         time.sleep(self.sleep)
-        return {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
+        from cdgraph.methods import available_methods
+        row = {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
+        return {**row, "registered": method in available_methods()}
 
 
 def config(tmp_path, **kw):
@@ -112,6 +114,22 @@ def test_parallel_grid_writes_the_same_rows_and_resumes_after_a_failed_run(tmp_p
     pd.testing.assert_frame_equal(merged[expected.columns], expected, check_dtype=False)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         run_grid(cfg, echo=lambda _: None, jobs=0)
+
+
+def test_parallel_workers_know_methods_registered_in_the_users_modules(tmp_path, monkeypatch):
+    import importlib
+
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "my_cdr_plugin.py").write_text(
+        "from cdgraph.methods import make_method, register_method\n\n"
+        "@register_method('plugin-pop', overwrite=True)\n"
+        "def plugin_pop(target, **options):\n    return make_method('pop', target)\n")
+    monkeypatch.syspath_prepend(str(plugin))  # workers are spawned with the parent's sys.path
+    importlib.import_module("my_cdr_plugin")
+    cfg = config(tmp_path, tasks=["sport-cloth"], methods=["pop", "plugin-pop"], seeds=[0])
+    results = run_grid(cfg, echo=lambda _: None, runner=WorkerRun(), jobs=2)
+    assert results["registered"].all() and (results["pid"] != os.getpid()).all()
 
 
 def _running(pid: int) -> bool:

@@ -224,18 +224,22 @@ def _replay(todo: list[tuple[str, str, int]], timings: pd.DataFrame, jobs: int) 
             "wall_seconds": max(workers), "missing": sorted({(t, m) for t, m, _ in todo if (t, m) not in mean})}
 
 
-def _duration(seconds: float) -> str:
+def human_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
 
 
-def _start_worker(threads: int, parent: int) -> None:
-    """A grid worker: ``threads`` torch threads; Ctrl-C is the main process's to handle (it
-    ends the workers); exits when the main process is gone, killed or not."""
+def _start_worker(threads: int, parent: int, modules: list[str]) -> None:
+    """A grid worker: ``threads`` torch threads; imports the ``modules`` that registered the
+    grid's methods; Ctrl-C is the main process's to handle (it ends the workers); exits when
+    the main process is gone, killed or not."""
+    import importlib
     import signal
     import threading
 
     import torch
     torch.set_num_threads(threads)
+    for module in modules:
+        importlib.import_module(module)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
@@ -265,7 +269,10 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
 
     ``jobs``: runs at a time, each in a worker process of its own with ``cores // jobs``
     torch threads (at least one); this process alone writes the CSV, a row as each run
-    ends. With ``jobs > 1`` ``runner`` must be picklable (a module-level function). If a
+    ends. With ``jobs > 1`` ``runner`` must be picklable (a module-level function); the
+    workers import the modules that registered the grid's methods, and a method
+    registered in the script itself must be registered at its top level (the workers
+    run it as ``__mp_main__``, not as ``__main__``). If a
     run fails, no further run starts; the runs under way finish and are written, then the
     error is raised, naming the run.
     """
@@ -290,7 +297,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
         recorded.add(cell)
         metric = get_task(cell[0]).metric
         left = _replay(sorted((c for c in todo if c not in recorded), key=_order(config, done)), done, jobs)
-        eta = (f"; about {_duration(left['wall_seconds'])} left"
+        eta = (f"; about {human_duration(left['wall_seconds'])} left"
                if left["runs"] and left["estimated"] == left["runs"] else "")
         echo(f"[{len(recorded)}/{len(todo)}] {cell[0]} {cell[1]} seed={cell[2]}: {metric}={row[metric]:.4f} "
              f"({row['seconds']:.0f}s){eta}")
@@ -310,19 +317,22 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
         while (job := take()) is not None:
             record(job[0], runner(*job[1]))
     else:
-        _run_parallel(take, runner, record, min(jobs, len(todo)), threads)
+        from ..methods.registry import METHODS
+        modules = sorted({METHODS.get(m).__module__ for m in config.methods} - {"__main__", "__mp_main__"})
+        _run_parallel(take, runner, record, min(jobs, len(todo)), threads, modules)
     write_reports(config, done)
     return done
 
 
 def _run_parallel(take: Callable[[], tuple | None], runner: Callable[..., dict[str, Any]],
-                  record: Callable[..., None], jobs: int, threads: int) -> None:
+                  record: Callable[..., None], jobs: int, threads: int, modules: list[str]) -> None:
     """Run what ``take`` gives in ``jobs`` spawned worker processes, ``record``-ing each row."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     failure: tuple[tuple[str, str, int], BaseException] | None = None
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(threads, os.getpid()),
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
+                               initargs=(threads, os.getpid(), modules),
                                mp_context=multiprocessing.get_context("spawn"))
     try:
         running: dict = {}

@@ -8,7 +8,7 @@ from .config import CLIError
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from ..benchmark import TASKS, GridConfig, estimate, merge_results, run_grid, write_reports
+    from ..benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
     from ..methods import available_methods
 
     if args.list:
@@ -31,7 +31,7 @@ def benchmark(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise CLIError(f"--jobs must be at least 1, got {args.jobs}.")
     if args.estimate:
-        print(_estimate(config, args, estimate, merge_results))
+        print(_estimate(config, args))
         return 0
     if args.report_only:
         merge_results(os.path.join(config.out, "results.csv"), args.merge or [])
@@ -45,8 +45,12 @@ def benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _estimate(config, args: argparse.Namespace, estimate, merge_results) -> str:
+def _estimate(config, args: argparse.Namespace) -> str:
+    """``--estimate``: how long the runs to go would take, from the given results files."""
     import pandas as pd
+
+    from ..benchmark import estimate, merge_results
+    from ..benchmark.runner import human_duration
 
     missing = [m for m in args.estimate if not os.path.isfile(m)]
     if missing:
@@ -60,7 +64,7 @@ def _estimate(config, args: argparse.Namespace, estimate, merge_results) -> str:
     lines = [f"{e['runs']} runs to go in {config.out!r}; {e['estimated']} of them have the mean fit "
              f"seconds of their task and method in {', '.join(args.estimate)}:",
              f"  {e['core_seconds']:.0f} s = {e['core_seconds'] / 3600:.2f} core-hours of fit time, "
-             f"about {e['wall_seconds'] / 3600:.2f} h with --jobs {args.jobs} (at the speed and "
+             f"about {human_duration(e['wall_seconds'])} with --jobs {args.jobs} (at the speed and "
              f"threads per run those rows were measured with; evaluation and loading not counted)"]
     if e["missing"]:
         lines.append("  no timing for: " + ", ".join(f"{t} {m}" for t, m in e["missing"]))
