@@ -155,8 +155,14 @@ def test_interrupted_parallel_grid_ends_its_workers(tmp_path):
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
 
     threading.Thread(target=interrupt_when_both_run, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        run_grid(config(tmp_path), echo=lambda _: None, runner=WorkerRun(sleep=600, pids=str(pids)), jobs=2)
+    # a shell's background job starts with SIGINT ignored: Python then raises nothing on Ctrl-C
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_grid(config(tmp_path, tasks=["sport-cloth"], methods=["cdgraph", "pop"], seeds=[0]),
+                     echo=lambda _: None, runner=WorkerRun(sleep=60, pids=str(pids)), jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     workers = [int(p.name) for p in pids.iterdir()]
     for _ in range(100):
         if not any(_running(pid) for pid in workers):
