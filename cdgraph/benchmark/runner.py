@@ -225,6 +225,7 @@ def _replay(todo: list[tuple[str, str, int]], timings: pd.DataFrame, jobs: int) 
 
 
 def human_duration(seconds: float) -> str:
+    """``"7.5 h"`` from an hour on, ``"3 min"`` below."""
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
 
 
@@ -272,9 +273,8 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     ends. With ``jobs > 1`` ``runner`` must be picklable (a module-level function); the
     workers import the modules that registered the grid's methods, and a method
     registered in the script itself must be registered at its top level (the workers
-    run it as ``__mp_main__``, not as ``__main__``). If a
-    run fails, no further run starts; the runs under way finish and are written, then the
-    error is raised, naming the run.
+    run it as ``__mp_main__``, not as ``__main__``). If a run fails, no further run starts;
+    the runs under way finish and are written, then the error is raised, naming the run.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}.")
