@@ -31,13 +31,13 @@ def fake_runner(calls: list, fail_after: int | None = None):
 
 
 class WorkerRun:
-    """A picklable fake runner for worker processes: fails on ``fail``; records its pid and threads."""
+    """A picklable fake runner for worker processes: fails on ``fail``, sleeps ``sleep`` s, drops its
+    pid into the folder ``pids``; its row records pid, threads and whether the method is registered."""
 
     def __init__(self, fail: tuple | None = None, sleep: float = 0.05, pids: str | None = None) -> None:
         self.fail, self.sleep, self.pids = fail, sleep, pids
 
     def __call__(self, task, method, seed, epochs, fit, root):
-        import os
         import time
 
         import torch
