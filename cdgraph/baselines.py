@@ -14,6 +14,7 @@ single-domain ones train on the target alone (``source_weight=0``).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -25,6 +26,10 @@ from .recommender import Recommender
 from .split import Split
 
 
+#: The keyword options of :meth:`CrossDomainRecommender.fit`, which every method's fit takes.
+SHARED_FIT_OPTIONS = frozenset(inspect.signature(CrossDomainRecommender.fit).parameters) - {"self", "split"}
+
+
 class Popularity(Recommender):
     """Recommend the target items with the most training interactions, to everyone."""
 
@@ -32,7 +37,17 @@ class Popularity(Recommender):
         self.target = target
         self.counts_: Tensor | None = None
 
-    def fit(self, split: Split, **_: Any) -> "Popularity":
+    def fit(self, split: Split, **options: Any) -> "Popularity":
+        """Count the target's training interactions.
+
+        Takes the options of :meth:`CrossDomainRecommender.fit` (``epochs``, ``seed``, ...),
+        so that a comparison can fit every model alike, and ignores them: nothing is trained.
+        Any other keyword is a ``TypeError``.
+        """
+        unknown = sorted(set(options) - SHARED_FIT_OPTIONS)
+        if unknown:
+            raise TypeError(f"Popularity.fit got unknown option(s) {', '.join(unknown)}; it takes (and "
+                            f"ignores) those of CrossDomainRecommender.fit: {', '.join(sorted(SHARED_FIT_OPTIONS))}.")
         if split.target != self.target:
             raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
         items = split.train[self.target]["item"].to_numpy(np.int64)
@@ -60,8 +75,15 @@ def _graph(encoder_options: dict, source_weight: float, layers: int | None = Non
     return build
 
 
+def _popularity(target: str, **options: Any) -> Popularity:
+    if options:
+        raise TypeError(f"The 'pop' baseline takes no options (it ranks items by their train count); "
+                        f"got {', '.join(sorted(options))}.")
+    return Popularity(target)
+
+
 BASELINES: dict[str, Callable[..., Recommender]] = {
-    "pop": lambda target, **_: Popularity(target),
+    "pop": _popularity,
     "bprmf": _graph({"graph": "target", "views": "joint"}, 0.0, layers=0),
     "lightgcn-target": _graph({"graph": "target", "views": "joint"}, 0.0),
     "lightgcn-joint": _graph({"graph": "joint", "views": "joint"}, 1.0),

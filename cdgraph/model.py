@@ -18,10 +18,11 @@ from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender, valid_protocol as resolve_protocol
 from .split import Split
-from .training import (TrainConfig, _distributed, check_fingerprint, check_train_config,
+from .training import (TrainConfig, _distributed, check_fingerprint, check_options, check_train_config,
                        data_fingerprint, train)
 
-FORMAT_VERSION = 1
+#: 2: the checksum covers the whole file; 1 (still read): only the weights and edges.
+FORMAT_VERSION = 2
 CHECKPOINT_FORMAT = 1
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ class CrossDomainRecommender(Recommender):
             Extra keyword arguments for components given by name.
         source_weight (float or "auto"): Default weight of the source domains' losses
             in :meth:`fit`; ``"auto"`` selects it on validation. (default: ``"auto"``)
-        source_weights (sequence of float): Candidates of the ``"auto"`` search.
-        device (str): ``"cpu"``, ``"cuda"``, ...
+        source_weights (sequence of float): Candidates of the ``"auto"`` search
+            (non-negative numbers, at least one).
+        device (str): ``"cpu"``, ``"cuda"``, ``"cuda:0"``, ...
     """
 
     def __init__(self, target: str, encoder: Any = "lightgcn", fusion: Any = "target",
@@ -75,13 +77,24 @@ class CrossDomainRecommender(Recommender):
                  scorer_options: dict | None = None, alignment_options: dict | None = None,
                  source_weight: float | str = "auto",
                  source_weights: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 3.0), device: str = "cpu") -> None:
+        source_weights = tuple(source_weights)
+        if not source_weights:
+            raise ValueError("source_weights must hold at least one candidate weight for "
+                             "source_weight='auto', e.g. (0.5, 1.0, 2.0).")
+        check_options("CrossDomainRecommender", dim=dim, layers=layers, source_weight=source_weight)
+        for weight in source_weights:
+            check_options("CrossDomainRecommender", source_weights=weight)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"CrossDomainRecommender: device must name a torch device such as 'cpu', "
+                             f"'cuda' or 'cuda:0', got {device!r}.") from None
         self.target = target
         self.encoder, self.fusion, self.scorer, self.alignment = encoder, fusion, scorer, alignment
-        self.dim, self.layers = dim, layers
+        self.dim, self.layers = int(dim), int(layers)
         self.options = {"encoder": dict(encoder_options or {}), "fusion": dict(fusion_options or {}),
                         "scorer": dict(scorer_options or {}), "alignment": dict(alignment_options or {})}
-        self.source_weight, self.source_weights = source_weight, tuple(source_weights)
-        self.device = torch.device(device)
+        self.source_weight, self.source_weights = source_weight, tuple(float(w) for w in source_weights)
         self.network_: Network | None = None
         self.ctx_: GraphContext | None = None
         self.history_: pd.DataFrame | None = None
@@ -112,7 +125,9 @@ class CrossDomainRecommender(Recommender):
         """Train on ``split.train``; early-stop on ``split.valid``.
 
         Args:
-            epochs (int): Passes over the target domain's training interactions.
+            epochs (int): Passes over the target domain's training interactions. 0 builds
+                the model and keeps its initial weights (an untrained reference; needs a
+                numeric ``source_weight``).
             lr (float): Adam learning rate.
             batch_size (int): Target positives per step (each source adds as many).
             seed (int): Seeds initialisation and sampling; the same seed gives the
@@ -160,6 +175,8 @@ class CrossDomainRecommender(Recommender):
                 before its epoch ends, leaving the last complete epoch's checkpoint.
                 With ``source_weight="auto"`` the search's short runs write none; the
                 final run does, from the winner's short run on, and records the chosen weight.
+                An existing file that is not a cdgraph training checkpoint (a saved model,
+                say) is never overwritten: ``ValueError``.
             resume (bool): Continue from ``checkpoint`` if that file exists (else start
                 afresh, and say so in the log). ``epochs`` stays the total budget: a
                 checkpoint after 3 epochs resumed with ``epochs=10`` trains epochs 4..10
@@ -179,8 +196,17 @@ class CrossDomainRecommender(Recommender):
             raise ValueError(f"cold_simulation must be a fraction in [0, 1), got {cold_simulation!r}.")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
-        valid_protocol, num_negatives = resolve_protocol(split, valid_protocol, num_negatives)
         source_weight = self.source_weight if source_weight is None else source_weight
+        check_options("fit", lr=lr, batch_size=batch_size, patience=patience, eval_every=eval_every,
+                      l2=l2, source_weight=source_weight)
+        if epochs == 0 and isinstance(epochs, int) and source_weight != "auto":
+            log.warning("fit(epochs=0) trains nothing: the model keeps its initial weights.")
+        else:  # "auto" selects the weight by training: it needs an epoch at least
+            check_options("fit", epochs=epochs)
+        if checkpoint is not None and not resume and os.path.exists(checkpoint) and not _is_checkpoint(checkpoint):
+            raise ValueError(f"checkpoint={os.fspath(checkpoint)!r} exists and is not a cdgraph training "
+                             f"checkpoint, which fit would overwrite; choose another path or delete the file.")
+        valid_protocol, num_negatives = resolve_protocol(split, valid_protocol, num_negatives)
         requested = source_weight
         saved = self._read_checkpoint(checkpoint, split, requested) if resume else None
         if saved is not None and requested == "auto":
@@ -195,8 +221,6 @@ class CrossDomainRecommender(Recommender):
                             num_negatives=num_negatives, neighbors=neighbors,
                             cold_simulation=cold_simulation, check_memory=check_memory,
                             progress=progress))
-        if isinstance(source_weight, str) or source_weight < 0:
-            raise ValueError(f"source_weight must be a non-negative number or 'auto', got {source_weight!r}.")
         self.source_weight_ = float(source_weight)
         cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
                           eval_every=eval_every, valid_metric=valid_metric,
@@ -229,7 +253,7 @@ class CrossDomainRecommender(Recommender):
                      "source_search_": getattr(self, "source_search_", None) if requested == "auto" else None}
 
             def write(state: dict[str, Any]) -> None:
-                atomic_save({**fixed, "train": state, "sha256": _digest({"state_dict": state["network"]})},
+                atomic_save({**fixed, "train": state, "sha256": _digest_v1({"state_dict": state["network"]})},
                             checkpoint)
         validate = None
         if len(split.valid):
@@ -268,7 +292,7 @@ class CrossDomainRecommender(Recommender):
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path!r} has checkpoint format {state.get('format')}; this cdgraph "
                              f"reads {CHECKPOINT_FORMAT}.")
-        if state.get("sha256") != _digest({"state_dict": state["train"]["network"]}):
+        if state.get("sha256") != _digest_v1({"state_dict": state["train"]["network"]}):
             raise ValueError(f"{path!r} is corrupt: the checksum of its weights does not match; "
                              f"train afresh (resume=False).")
         check_fingerprint(state["fingerprint"], data_fingerprint(split), path)
@@ -400,6 +424,15 @@ class CrossDomainRecommender(Recommender):
         atomic_save(state, path)
 
 
+def _is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds a cdgraph training checkpoint (read safely; unreadable: no)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises UnpicklingError / RuntimeError / OSError variants
+        return False
+    return isinstance(state, dict) and state.get("kind") == "cdgraph-checkpoint"
+
+
 def _float_keys(scores: dict | None) -> dict[float, float] | None:
     return None if scores is None else {float(k): float(v) for k, v in scores.items()}
 
@@ -417,19 +450,48 @@ def _ids_in(spec: dict[str, Any], name: str) -> pd.Index:
 
 
 def _digest(state: dict[str, Any]) -> str:
-    """sha256 over the saved weights and training edges, in key order.
+    """sha256 over everything a saved state holds but the checksum itself, in key order:
+    weights, edges, configuration, domains and id maps.
 
     torch does not verify the CRC of a checkpoint's zip members, so bytes changed
-    inside a tensor would otherwise load silently as different weights.
+    inside a tensor would otherwise load silently as different weights; an edited
+    configuration or swapped id maps would load as a model that recommends wrong items.
     """
+    h = hashlib.sha256()
+
+    def feed(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            h.update(f"{key}:dict:{len(value)}\0".encode())
+            for k in sorted(value, key=str):
+                feed(f"{key}/{k}", value[k])
+        elif isinstance(value, (list, tuple)):
+            h.update(f"{key}:list:{len(value)}\0".encode())
+            for i, item in enumerate(value):
+                feed(f"{key}/{i}", item)
+        elif isinstance(value, Tensor):
+            _feed_tensor(h, key, value)
+        else:
+            h.update(f"{key}:{type(value).__name__}:{value!r}\0".encode())
+
+    for key in sorted(k for k in state if k != "sha256"):
+        feed(key, state[key])
+    return h.hexdigest()
+
+
+def _digest_v1(state: dict[str, Any]) -> str:
+    """sha256 over the weights and training edges only: the checksum of format-1 model
+    files and of training checkpoints."""
     h = hashlib.sha256()
     for group in ("state_dict", "edges"):
         for key in sorted(state.get(group, {})):
-            tensor = state[group][key]
-            h.update(f"{group}/{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
-            h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
-                     if tensor.numel() else b"")
+            _feed_tensor(h, f"{group}/{key}", state[group][key])
     return h.hexdigest()
+
+
+def _feed_tensor(h: Any, key: str, tensor: Tensor) -> None:
+    h.update(f"{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
+    h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
+             if tensor.numel() else b"")
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -456,14 +518,29 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
                          f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
     if not isinstance(state, dict) or state.get("kind") not in ("CrossDomainRecommender", "FactorRecommender"):
         raise ValueError(f"{path!r} is not a cdgraph model file.")
-    if state.get("sha256") != _digest(state):
-        raise ValueError(f"{path!r} is corrupt: the checksum of its weights and graph does not match "
-                         f"the one written with them. Save the model again or fetch an intact copy.")
     if state["kind"] == "FactorRecommender":
-        from .methods.factors import load_factors
-        return load_factors(state, path)
-    if state.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FORMAT_VERSION}.")
+        from .methods.factors import FACTORS_FORMAT as current, load_factors
+    else:
+        current = FORMAT_VERSION
+    if state.get("format") not in (1, current):
+        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads 1 to {current}.")
+    if state.get("sha256") != (_digest if state["format"] == current else _digest_v1)(state):
+        raise ValueError(f"{path!r} is corrupt: the checksum of its contents does not match the one "
+                         f"written with them. Save the model again or fetch an intact copy.")
+    try:
+        if state["kind"] == "FactorRecommender":
+            return load_factors(state)
+        return _rebuild(state, device)
+    except ValueError as exc:  # names what is wrong, e.g. a component that is not registered
+        raise ValueError(f"Cannot load {path!r}: {exc}") from exc
+    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError) as exc:
+        raise ValueError(f"Cannot load {path!r}: it is corrupt or not a cdgraph model ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0][:200]}). Save the model again or fetch an "
+                         f"intact copy.") from exc
+
+
+def _rebuild(state: dict[str, Any], device: str) -> CrossDomainRecommender:
+    """The fitted :class:`CrossDomainRecommender` of a checked :meth:`~CrossDomainRecommender.save` state."""
     cfg = state["config"]
     model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
     user_ids = _ids_in(state["user_ids"], "user")

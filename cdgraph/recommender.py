@@ -11,6 +11,7 @@ from torch import Tensor
 from .data import CrossDomainData, _as_list
 from .evaluate import draw_negatives, evaluate_scores
 from .split import Split
+from .training import check_options
 
 
 class Recommender:
@@ -177,8 +178,9 @@ def valid_protocol(split: Split, protocol: str | None = None,
     """The validation protocol and negative count: the given ones, else the dataset's
     (``"sampled"`` with its ``num_negatives`` when its protocol samples, else ``"full"``)."""
     own = split.data.meta.get("protocol", {})
-    return (protocol or ("sampled" if "num_negatives" in own else "full"),
-            num_negatives or own.get("num_negatives", 999))
+    num_negatives = own.get("num_negatives", 999) if num_negatives is None else num_negatives
+    check_options("validation", num_negatives=num_negatives)
+    return protocol or ("sampled" if "num_negatives" in own else "full"), num_negatives
 
 
 def _cutoff(metric: str) -> list[int]:

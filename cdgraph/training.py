@@ -28,6 +28,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -75,6 +76,38 @@ class TrainConfig:
 
 #: TrainConfig fields that may differ between a checkpoint and the run resuming it.
 RESUMABLE_CHANGES = ("epochs", "progress")
+
+#: The values each numeric option of the models and their ``fit`` takes:
+#: (integer or any finite number, positive or non-negative, other values allowed).
+OPTION_RANGES: dict[str, tuple[type, str, tuple[Any, ...]]] = {
+    "dim": (int, "positive", ()), "layers": (int, "non-negative", ()),
+    "epochs": (int, "positive", ()), "batch_size": (int, "positive", ()),
+    "eval_every": (int, "positive", ()), "patience": (int, "positive", (None,)),
+    "num_negatives": (int, "positive", ()), "lr": (float, "positive", ()),
+    "l2": (float, "non-negative", ()), "source_weight": (float, "non-negative", ("auto",)),
+    "source_weights": (float, "non-negative", ()),
+    "hidden": (int, "positive", (None,)), "map_epochs": (int, "positive", ()),
+    "map_lr": (float, "positive", ()), "meta_dim": (int, "positive", ()),
+    "history": (int, "positive", ()), "meta_epochs": (int, "positive", ()),
+    "meta_lr": (float, "positive", ()), "meta_batch_size": (int, "positive", ()),
+    "meta_l2": (float, "non-negative", ()),
+}
+
+
+def check_options(where: str, **options: Any) -> None:
+    """Raise ``ValueError`` naming the first option outside its :data:`OPTION_RANGES` range,
+    e.g. ``check_options("fit", lr=-1)``: "fit: lr must be a positive number, got -1."."""
+    for name, value in options.items():
+        kind, sign, others = OPTION_RANGES[name]
+        if any(value is other or (isinstance(value, str) and value == other) for other in others):
+            continue
+        ok = (isinstance(value, numbers.Integral if kind is int else numbers.Real)
+              and not isinstance(value, bool) and math.isfinite(value)
+              and (value > 0 if sign == "positive" else value >= 0))
+        if not ok:
+            allowed = "".join(f" or {other!r}" for other in others)
+            raise ValueError(f"{where}: {name} must be a {sign} {'integer' if kind is int else 'number'}"
+                             f"{allowed}, got {value!r}.")
 
 
 class Batches:

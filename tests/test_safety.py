@@ -164,3 +164,82 @@ def test_changed_weight_bytes_are_detected(saved, tmp_path) -> None:
     path.write_bytes(bytes(blob))
     with pytest.raises(ValueError, match="flipped.pt.*corrupt"):
         cdgraph.load_model(path)
+
+
+# ------------------------------------------------------------------ what a checksum covers
+def resaved(saved, tmp_path, change, digest=None):
+    """``saved`` with ``change`` applied to its state, written back with its checksum as it was
+    (or recomputed by ``digest``)."""
+    state = torch.load(saved, weights_only=True)
+    change(state)
+    if digest is not None:
+        state["sha256"] = digest(state)
+    path = tmp_path / "edited.pt"
+    torch.save(state, path)
+    return path
+
+
+def reverse_ids(state) -> None:
+    for ids in (state["user_ids"], *state["item_ids"].values()):
+        ids["values"] = ids["values"].flip(0) if ids["kind"] == "int" else ids["values"][::-1]
+
+
+@pytest.mark.parametrize("change", [
+    reverse_ids,
+    lambda state: state["config"].update(dim=4),
+    lambda state: state.update(domains=state["domains"][::-1]),
+], ids=["reversed-id-maps", "edited-dim", "reordered-domains"])
+def test_edited_config_or_id_maps_are_detected(saved, tmp_path, change) -> None:
+    with pytest.raises(ValueError, match="edited.pt.*corrupt"):
+        cdgraph.load_model(resaved(saved, tmp_path, change))
+
+
+@pytest.mark.parametrize("change, error", [
+    (lambda state: state.pop("user_ids"), "KeyError: 'user_ids'"),
+    (lambda state: state["config"].update(dim=4), "RuntimeError: Error"),
+], ids=["missing-key", "weights-of-another-size"])
+def test_inconsistent_file_is_a_clear_error(saved, tmp_path, change, error) -> None:
+    """Even with a checksum that matches (rewritten by hand), the file is named as corrupt."""
+    path = resaved(saved, tmp_path, change, model_module._digest)
+    with pytest.raises(ValueError, match=rf"edited.pt.*corrupt or not a cdgraph model \({error}"):
+        cdgraph.load_model(path)
+
+
+def test_format_1_model_files_still_load(saved, split, tmp_path) -> None:
+    def format_1(state) -> None:
+        state["format"] = 1
+    path = resaved(saved, tmp_path, format_1, model_module._digest_v1)
+    users = torch.arange(split.data.num_users)
+    assert torch.equal(cdgraph.load_model(path).score_users(users), cdgraph.load_model(saved).score_users(users))
+
+
+def test_factor_model_checksum_covers_its_id_maps(split, tmp_path) -> None:
+    from cdgraph.methods import EMCDR
+    path = tmp_path / "emcdr.pt"
+    EMCDR("tgt", dim=8, map_epochs=2).fit(split, **FIT).save(path)
+    assert cdgraph.load_model(path).recommend(list(split.data.user_ids[:2]), k=2).shape[0] == 4
+    with pytest.raises(ValueError, match="edited.pt.*corrupt"):
+        cdgraph.load_model(resaved(path, tmp_path, reverse_ids))
+
+
+# ------------------------------------------------------------------ checkpoint= never destroys other files
+@pytest.mark.parametrize("kind", ["model", "text"])
+def test_fit_never_overwrites_a_file_that_is_not_a_checkpoint(saved, split, tmp_path, kind) -> None:
+    path = tmp_path / "keep.pt"
+    if kind == "model":
+        path.write_bytes(saved.read_bytes())
+    else:
+        path.write_text("notes I want to keep\n")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"keep.pt.*not a cdgraph training checkpoint.*another path or delete"):
+        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, checkpoint=path, source_weight=1.0,
+                                                                   **FIT)
+    assert path.read_bytes() == before
+
+
+def test_fit_overwrites_its_own_checkpoint_without_resume(split, tmp_path) -> None:
+    path = tmp_path / "run.pt"
+    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1)
+    model.fit(split, checkpoint=path, source_weight=1.0, **dict(FIT, epochs=2))
+    model.fit(split, checkpoint=path, source_weight=1.0, **FIT)
+    assert torch.load(path, weights_only=True)["train"]["epoch"] == 1

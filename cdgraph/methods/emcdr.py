@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ..model import CrossDomainRecommender
 from ..split import Split
+from ..training import check_options
 from .factors import FactorRecommender, active
 
 
@@ -40,6 +41,7 @@ class EMCDR(FactorRecommender):
 
     def __init__(self, target: str, source: str | None = None, dim: int = 64, layers: int = 0,
                  hidden: int | None = None, map_epochs: int = 300, map_lr: float = 0.01) -> None:
+        check_options("EMCDR", dim=dim, layers=layers, hidden=hidden, map_epochs=map_epochs, map_lr=map_lr)
         self.target, self.source = target, source
         self.dim, self.layers, self.hidden = dim, layers, hidden
         self.map_epochs, self.map_lr = map_epochs, map_lr
@@ -63,6 +65,7 @@ class EMCDR(FactorRecommender):
             seed: int = 0, patience: int | None = 10, progress: bool | None = None,
             **options: Any) -> "EMCDR":
         """Learn both domains' factors, then the mapping; options go to the factor models' fit."""
+        check_options("EMCDR.fit", epochs=epochs, lr=lr, batch_size=batch_size, patience=patience)
         if split.target != self.target:
             raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
         sources = split.sources if self.source is None else [split.data.check_domain(self.source)]

@@ -14,7 +14,8 @@ from ..model import _digest, _ids_in, _ids_out, atomic_save
 from ..nn.scorers import dot_candidates
 from ..recommender import Recommender
 
-FACTORS_FORMAT = 1
+#: 2: the checksum covers the whole file; 1 (still read): only the tables and interactions.
+FACTORS_FORMAT = 2
 
 
 class FactorRecommender(Recommender):
@@ -59,10 +60,9 @@ def active(split, domains) -> np.ndarray:
     return mask
 
 
-def load_factors(state: dict[str, Any], path: str) -> FactorRecommender:
-    """The :class:`FactorRecommender` of a checked ``FactorRecommender.save`` state."""
-    if state.get("format") != FACTORS_FORMAT:
-        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads {FACTORS_FORMAT}.")
+def load_factors(state: dict[str, Any]) -> FactorRecommender:
+    """The :class:`FactorRecommender` of a ``FactorRecommender.save`` state that
+    :func:`cdgraph.load_model` has checked (format and checksum)."""
     target = state["target"]
     user_ids = _ids_in(state["user_ids"], "user")
     item_ids = {d: _ids_in(state["item_ids"][d], "item") for d in state["domains"]}

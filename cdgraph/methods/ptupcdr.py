@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..sampling import PositiveSet
 from ..split import Split, _order_within_users, _rng
+from ..training import check_options
 from .emcdr import EMCDR
 from .factors import FactorRecommender, active
 
@@ -121,8 +122,9 @@ class PTUPCDR(FactorRecommender):
                  hidden: int | None = None, meta_dim: int = 50, history: int = 50,
                  meta_epochs: int = 20, meta_lr: float = 0.001, meta_batch_size: int = 512,
                  meta_l2: float = 0.01) -> None:
-        if history < 1:
-            raise ValueError(f"history must be a positive integer, got {history!r}.")
+        check_options("PTUPCDR", dim=dim, layers=layers, hidden=hidden, meta_dim=meta_dim, history=history,
+                      meta_epochs=meta_epochs, meta_lr=meta_lr, meta_batch_size=meta_batch_size,
+                      meta_l2=meta_l2)
         self.target, self.source = target, source
         self.dim, self.layers = dim, layers
         self.hidden, self.meta_dim, self.history = hidden, meta_dim, history
@@ -178,6 +180,7 @@ class PTUPCDR(FactorRecommender):
         ``patience`` also stops the meta training after that many meta epochs without a
         better validation ``valid_metric``.
         """
+        check_options("PTUPCDR.fit", epochs=epochs, lr=lr, batch_size=batch_size, patience=patience)
         if split.target != self.target:
             raise ValueError(f"This model recommends {self.target!r}; "
                              f"the split's target is {split.target!r}.")
@@ -190,9 +193,7 @@ class PTUPCDR(FactorRecommender):
         meta_epochs = self.meta_epochs if meta_epochs is None else meta_epochs
         meta_lr = self.meta_lr if meta_lr is None else meta_lr
         meta_batch_size = self.meta_batch_size if meta_batch_size is None else meta_batch_size
-        if meta_epochs < 1 or meta_batch_size < 1 or meta_lr <= 0:
-            raise ValueError(f"meta_epochs and meta_batch_size must be positive integers and meta_lr "
-                             f"positive; got {meta_epochs!r}, {meta_batch_size!r}, {meta_lr!r}.")
+        check_options("PTUPCDR.fit", meta_epochs=meta_epochs, meta_lr=meta_lr, meta_batch_size=meta_batch_size)
         fit = dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
                    progress=progress, **options)
         factors = EMCDR(self.target, dim=self.dim, layers=self.layers)

@@ -1,0 +1,108 @@
+"""Option values that make no sense are refused up front, naming the option, the value and its range."""
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import torch
+
+import cdgraph
+from cdgraph import baselines
+from cdgraph.methods import EMCDR, PTUPCDR, make_method
+from cdgraph.recommender import valid_protocol
+from cdgraph.split import leave_one_out
+
+from .nn.planted import planted
+
+torch.set_num_threads(1)
+FIT = dict(epochs=1, batch_size=64, patience=None, progress=False, source_weight=1.0)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return leave_one_out(planted(num_users=40, num_items=16, per_user=4, seed=0), "tgt", seed=0)
+
+
+def names(option: str, value) -> str:
+    """A pattern matching a message that names ``option``, its range and then ``value``."""
+    return rf"{option} must be a .*, got {re.escape(repr(value))}"
+
+
+@pytest.mark.parametrize("option, value, allowed", [
+    ("dim", 0, "positive integer"), ("dim", -3, "positive integer"), ("dim", 2.5, "positive integer"),
+    ("dim", True, "positive integer"), ("layers", -1, "non-negative integer"),
+    ("source_weight", float("nan"), "non-negative number or 'auto'"),
+    ("source_weight", "best", "non-negative number or 'auto'"),
+])
+def test_model_options_are_checked_at_construction(option, value, allowed) -> None:
+    with pytest.raises(ValueError, match=rf"{option} must be a {allowed}, got {re.escape(repr(value))}"):
+        cdgraph.CrossDomainRecommender("tgt", **{option: value})
+
+
+@pytest.mark.parametrize("weights", [(), (0.5, float("nan")), (1.0, -2.0), ("auto",)])
+def test_source_weight_candidates_are_checked(weights) -> None:
+    with pytest.raises(ValueError, match="source_weights"):
+        cdgraph.CrossDomainRecommender("tgt", source_weights=weights)
+
+
+def test_invalid_device_names_the_option_and_examples() -> None:
+    with pytest.raises(ValueError, match=r"device.*'cpu', 'cuda' or 'cuda:0', got 'gpu'"):
+        cdgraph.CrossDomainRecommender("tgt", device="gpu")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("epochs", -2), ("epochs", 1.5), ("lr", 0), ("lr", -1), ("lr", float("nan")), ("l2", -1),
+    ("batch_size", 0), ("batch_size", -1), ("eval_every", 0), ("patience", 0),
+    ("source_weight", float("nan")), ("source_weight", -0.5), ("num_negatives", 0),
+])
+def test_fit_options_are_checked_before_training(split, option, value) -> None:
+    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1)
+    with pytest.raises(ValueError, match=names(option, value)):
+        model.fit(split, **{**FIT, option: value})
+    assert model.network_ is None  # refused before anything was built
+
+
+def test_zero_epochs_keeps_the_initial_weights_and_says_so(split, caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="cdgraph.model"):
+        model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0})
+    assert "trains nothing" in caplog.text and len(model.history_) == 0
+    with pytest.raises(ValueError, match=names("epochs", 0)):  # "auto" selects the weight by training
+        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0,
+                                                                              "source_weight": "auto"})
+
+
+@pytest.mark.parametrize("method", [EMCDR, PTUPCDR])
+@pytest.mark.parametrize("option, value", [("epochs", 0), ("lr", -1), ("batch_size", 0)])
+def test_factor_methods_check_fit_options(split, method, option, value) -> None:
+    with pytest.raises(ValueError, match=names(option, value)):
+        method("tgt", dim=8).fit(split, **{**FIT, option: value})
+
+
+@pytest.mark.parametrize("method, option, value", [
+    (EMCDR, "dim", 0), (EMCDR, "layers", -1), (EMCDR, "map_lr", 0), (PTUPCDR, "dim", -1),
+    (PTUPCDR, "meta_dim", 0), (PTUPCDR, "hidden", 0),
+])
+def test_factor_methods_check_constructor_options(method, option, value) -> None:
+    with pytest.raises(ValueError, match=names(option, value)):
+        method("tgt", **{option: value})
+
+
+def test_zero_validation_negatives_are_refused_not_replaced(split) -> None:
+    with pytest.raises(ValueError, match=names("num_negatives", 0)):
+        valid_protocol(split, "sampled", 0)
+    assert valid_protocol(split, "sampled", 5) == ("sampled", 5)
+    assert valid_protocol(split) == ("full", 999)
+
+
+def test_pop_refuses_unknown_options_and_takes_shared_fit_options(split) -> None:
+    with pytest.raises(TypeError, match="dimm"):
+        baselines.make("pop", "tgt", dimm=3)
+    with pytest.raises(TypeError, match="dimm"):
+        make_method("pop", "tgt", dimm=3)
+    pop = baselines.make("pop", "tgt")
+    with pytest.raises(TypeError, match="epoch\\b"):
+        pop.fit(split, epoch=3)
+    shared = dict(epochs=3, seed=1, lr=0.01, batch_size=8, patience=10, valid_metric="MRR",
+                  valid_protocol="sampled", num_negatives=5, progress=False, loss="bpr", l2=0.0)
+    assert pop.fit(split, **shared).counts_.sum() == len(split.train["tgt"])
