@@ -1,6 +1,7 @@
 """Evaluation of any scoring model on a split's held-out part, by protocol."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -9,9 +10,37 @@ import torch
 from torch import Tensor
 
 from .metrics import classification, full_ranking, sample_negatives, sampled_ranking, summarize
+from .metrics.full import check_ks
 from .split import Split
 
 PROTOCOLS = ("full", "sampled", "classification")
+
+#: Metrics each protocol reports at every cut-off K, and those it reports once.
+_AT_K = {"full": ("Recall", "NDCG", "HR", "Precision", "MRR"), "sampled": ("HR", "NDCG"), "classification": ()}
+_ONCE = {"full": (), "sampled": ("MRR",), "classification": ("accuracy", "precision", "recall", "f1", "auc")}
+
+
+def metric_names(protocol: str, k: int | Sequence[int] = (5, 10, 20)) -> list[str]:
+    """The metrics :func:`evaluate_scores` reports for ``protocol`` at the cut-offs ``k``
+    (before the ``cold/`` and ``warm/`` copies of a cold-start split); lets a caller check a
+    metric name before anything is trained."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; use one of {PROTOCOLS}.")
+    ks = check_ks(k)
+    return [*_ONCE[protocol], *(f"{m}@{c}" for m in _AT_K[protocol] for c in ks)]
+
+
+def check_metric(metric: str, protocol: str, k: int | Sequence[int] | None = None) -> None:
+    """Raise a ValueError unless ``protocol`` reports ``metric`` (at one of the cut-offs ``k``;
+    with ``k=None`` at any cut-off, as model selection adds the metric's own)."""
+    at = metric.rsplit("@", 1)
+    ks = k if k is not None else ([int(at[1])] if len(at) == 2 and at[1].isdigit() and int(at[1]) > 0 else 10)
+    names = metric_names(protocol, ks)
+    if metric not in names:
+        shown = names if k is not None else metric_names(protocol, 10)
+        raise ValueError(f"Metric {metric!r} is not reported by the {protocol!r} protocol"
+                         f"{'' if k is None else f' at k={list(check_ks(k))}'}; use one of {shown}"
+                         f"{'' if k is not None else ' (any cut-off K for the @K ones)'}.")
 
 
 def evaluate_scores(score_users: Callable[[Tensor], Tensor],
@@ -75,6 +104,8 @@ def evaluate_scores(score_users: Callable[[Tensor], Tensor],
             fixed = torch.from_numpy(split.test_negatives)
         elif negatives != "sampled":
             raise ValueError(f"negatives must be 'sampled' or 'fixed', got {negatives!r}.")
+        if fixed is None:
+            _warn_if_fewer(split, on, num_negatives)
         table = sampled_ranking(score_pairs, users, items, num_items, negatives=fixed,
                                 num_negatives=num_negatives, exclude_users=ex_u, exclude_items=ex_i,
                                 candidates=candidates, ks=ks, seed=seed, chunk_size=chunk_size,
@@ -103,3 +134,29 @@ def draw_negatives(split: Split, on: str, num_negatives: int, seed: int = 0) -> 
                             split.data.num_items(split.target), num_negatives, ex_u, ex_i,
                             candidates=torch.from_numpy(np.unique(train["item"].to_numpy(np.int64, copy=True))),
                             seed=seed, allow_fewer=True).numpy()
+
+
+def negatives_available(split: Split, on: str = "test") -> np.ndarray:
+    """Per held-out interaction of ``split``'s ``on`` part, how many negatives the sampled
+    protocol can draw: the target's training items that are neither the user's own
+    training items nor the held-out item."""
+    held, train = split.part(on), split.train[split.target]
+    n = split.data.num_items(split.target)
+    candidates = np.unique(train["item"].to_numpy(np.int64))
+    seen = np.unique(train["user"].to_numpy(np.int64) * n + train["item"].to_numpy(np.int64))
+    per_user = np.bincount(seen // n, minlength=split.data.num_users)
+    users, items = held["user"].to_numpy(np.int64), held["item"].to_numpy(np.int64)
+    own = np.isin(items, candidates) & ~np.isin(users * n + items, seen)
+    return len(candidates) - per_user[users] - own
+
+
+def _warn_if_fewer(split: Split, on: str, num_negatives: int) -> None:
+    avail = negatives_available(split, on)
+    short = avail < num_negatives
+    if short.any():
+        warnings.warn(f"{int(short.sum())} of {len(avail)} {on} interactions of the target {split.target!r} "
+                      f"are ranked against fewer than {num_negatives} sampled negatives (as few as "
+                      f"{int(avail.min())}): the target has only {len(np.unique(split.train[split.target]['item']))} "
+                      f"items with training interactions. Their metrics are higher than under a full "
+                      f"1 + {num_negatives} protocol; lower num_negatives, or use protocol='full'.",
+                      stacklevel=3)

@@ -30,6 +30,17 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def check_components(encoder: Any, fusion: Any, scorer: Any, alignment: Any, dim: int, layers: int,
+                     options: dict[str, dict]) -> None:
+    """Raise the error :class:`Network` would raise on an unknown component or an option it
+    does not take, without building anything (no data needed)."""
+    ENCODERS.check(encoder, dim=dim, layers=layers, **options.get("encoder", {}))
+    FUSIONS.check(fusion, **options.get("fusion", {}))
+    SCORERS.check(scorer, **options.get("scorer", {}))
+    for a in _as_list(alignment):
+        ALIGNMENTS.check(a, **options.get("alignment", {}))
+
+
 class Network(nn.Module):
     """Encoder, fusion head, scorer and alignment losses, resolved from names or objects."""
 

@@ -15,13 +15,15 @@ Example::
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A named collection of component classes of one kind.
+    """A named collection of component classes of one kind (or, for methods, of factory
+    functions: anything callable with keyword options).
 
     Args:
         kind (str): What the registry holds ("graph builder", "encoder", ...),
@@ -57,7 +59,7 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str) -> type:
-        """The class registered under ``name`` (case-insensitive)."""
+        """The class (or factory) registered under ``name`` (case-insensitive)."""
         key = str(name).strip().lower()
         if key not in self._classes:
             raise ValueError(
@@ -71,17 +73,31 @@ class Registry(Generic[T]):
         A string or class is instantiated with ``kwargs``; an object already of the
         registry's kind is returned unchanged (``kwargs`` are then ignored).
         """
-        if isinstance(query, str):
-            return self.get(query)(**kwargs)
-        if isinstance(query, type):
-            if self.base is not None and not issubclass(query, self.base):
+        cls = self.check(query, **kwargs)
+        return query if cls is None else cls(**kwargs)
+
+    def check(self, query: Any, **kwargs: Any) -> type | None:
+        """What :meth:`resolve` would instantiate (None for an object, used as given), after
+        checking that it takes ``kwargs``; a TypeError names the options it does not take."""
+        if isinstance(query, (str, type)):
+            cls = self.get(query) if isinstance(query, str) else query
+            if isinstance(query, type) and self.base is not None and not issubclass(query, self.base):
                 raise TypeError(f"{query.__qualname__} is not a {self.kind}.")
-            return query(**kwargs)
+            try:
+                signature = inspect.signature(cls)
+                signature.bind(**kwargs)
+            except ValueError:  # no signature to read (a builtin): let the call itself decide
+                return cls
+            except TypeError as exc:
+                takes = [p for p in signature.parameters if p not in ("args", "kwargs")]
+                raise TypeError(f"{self.kind} {query if isinstance(query, str) else cls.__qualname__!r}: "
+                                f"{exc}; it takes {', '.join(takes) or 'no options'}.") from None
+            return cls
         if self.base is not None and not isinstance(query, self.base):
             raise TypeError(
                 f"Expected a {self.kind} name or a {self.base.__qualname__} instance, "
                 f"got {type(query).__qualname__}.")
-        return query
+        return None
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

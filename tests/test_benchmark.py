@@ -235,6 +235,20 @@ def test_toml_config_is_checked_and_flags_override_it(tmp_path):
         GridConfig(tasks=["nope"], methods=["pop"])
 
 
+@pytest.mark.parametrize("bad, message", [
+    ({"tasks": "book-music"}, "tasks must be a list of names"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": "1"}, "epochs must be a positive integer"),
+    ({"seeds": [True]}, "seeds must be non-negative integers"),
+    ({"task_epochs": {"book-musc": 5}}, "task_epochs: Unknown benchmark task 'book-musc'"),
+    ({"task_epochs": {"book-music": 0}}, "task_epochs: book-music must be a positive integer"),
+    ({"fit": {"lr": 0.01, "lerning_rate": 0.1}}, r"Unknown option\(s\) \['lerning_rate'\] in \[benchmark.fit\]"),
+])
+def test_config_values_are_checked_before_anything_runs(bad, message):
+    with pytest.raises(ValueError, match=message):
+        GridConfig(**{"tasks": ["book-music"], "methods": ["pop", "ptupcdr"], **bad})
+
+
 def test_registered_method_is_usable_by_name():
     @register_method("test-popularity", overwrite=True)
     def _pop(target, **options):

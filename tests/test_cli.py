@@ -296,6 +296,8 @@ def test_train_on_own_files_with_string_ids(tmp_path):
     assert out[0]["user"] == user and len(out[0]["items"]) == 3 and out[0]["items"][0].startswith("i")
 
 
+OWN_FILES = ["train", "--files", "a=a.csv", "b=b.csv", "--user-col", "u", "--item-col", "i", "--target", "b",
+             "--split", "ratio"]
 MISTAKES = [
     (["train", "--dataset", "no-such-data", "--target", "music"], "no-such-data"),
     (["train", *DOUBAN, "--model", "no-such-model"], "no-such-model"),
@@ -311,6 +313,10 @@ MISTAKES = [
     (["train", "--config", "bad.toml"], "warp_speed"),
     (["train", "--config", "no-such.toml"], "no-such.toml"),
     (["compare", *DOUBAN, "--models", "cdgraph", "no-such-model"], "no-such-model"),
+    # caught before a run directory exists or anything trains
+    ([*OWN_FILES, "--valid-metric", "NDGC@10"], "NDGC@10"),
+    ([*OWN_FILES, "--config", "bad-encoder.toml"], "'view'"),
+    (["compare", *OWN_FILES[1:], "--models", "pop", "--metric", "NDGC@10"], "NDGC@10"),
     (["evaluate", "no-such-run"], "no-such-run"),
     (["recommend", ".", "--user", "1"], "not a run directory"),
     (["datasets", "info", "no-such-data"], "no-such-data"),
@@ -323,6 +329,7 @@ def mistakes(tmp_path_factory) -> tuple[Path, list[subprocess.CompletedProcess]]
     folder = tmp_path_factory.mktemp("mistakes")
     _write_files(folder)
     (folder / "bad.toml").write_text("[train]\nepochs = 1\nwarp_speed = 9\n")
+    (folder / "bad-encoder.toml").write_text('[model]\nencoder_options = {view = "split"}\n')
     out = folder / "runs"
     argvs = [[*args, "--out", out] if args[0] in ("train", "compare") else args for args, _ in MISTAKES]
     return folder, cli_batch(argvs, cwd=folder)

@@ -37,7 +37,9 @@ class GridConfig:
         epochs (int): Epoch budget of every method; ``task_epochs`` overrides it per task.
         fit (dict): Options of every ``fit`` (lr, batch_size, patience, ...).
         reference (list[str]): cdgraph's own methods; the others are the baselines.
-        out (str): Output folder (``results.csv``, ``results.md``, ``summary.md``, ``results.png``).
+        out (str): Output folder (``results.csv``, ``results.md``, ``summary.md``,
+            ``results.json``, ``results.png``, and ``config.json``: the configuration of the
+            latest :func:`run_grid` call, which may have run a part of the grid).
         root (str, optional): Dataset root (default: ``$CDGRAPH_DATA`` or the cache).
         notes (dict): Remarks printed next to a method's name in the table.
     """
@@ -55,13 +57,30 @@ class GridConfig:
 
     def __post_init__(self) -> None:
         from ..methods import available_methods
+        for key in ("tasks", "methods", "reference"):
+            value = getattr(self, key)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{key} must be a list of names, e.g. [\"book-music\"], got {value!r}.")
         for t in self.tasks:
             get_task(t)
         unknown = [m for m in self.methods if m not in available_methods()]
         if unknown:
             raise ValueError(f"Unknown method(s) {unknown}; available: {available_methods()}.")
-        if not self.seeds or any(not isinstance(s, int) or s < 0 for s in self.seeds):
+        if not self.seeds or any(not _count(s, 0) for s in self.seeds):
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}.")
+        if not _count(self.epochs, 1):
+            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}.")
+        for task, epochs in self.task_epochs.items():
+            try:
+                get_task(task)
+            except ValueError as exc:
+                raise ValueError(f"task_epochs: {exc}") from None
+            if not _count(epochs, 1):
+                raise ValueError(f"task_epochs: {task} must be a positive integer, got {epochs!r}.")
+        unknown = sorted(set(self.fit) - _fit_options(self.methods))
+        if unknown:
+            raise ValueError(f"Unknown option(s) {unknown} in [benchmark.fit]: no method of the grid "
+                             f"takes them; known: {sorted(_fit_options(self.methods))}.")
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "GridConfig":
@@ -84,6 +103,22 @@ class GridConfig:
         if "out" in table and overrides.get("out") is None and not os.path.isabs(table["out"]):
             values["out"] = str(Path(path).resolve().parent / table["out"])
         return cls(**values)
+
+
+def _count(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _fit_options(methods: list[str]) -> set[str]:
+    """The keyword options that ``fit`` of any of ``methods`` (or of the graph model, to which
+    the methods that take ``**options`` pass them) names, less those :func:`run_one` sets."""
+    import inspect
+
+    from ..model import CrossDomainRecommender
+    fits = [CrossDomainRecommender.fit] + [type(make_method(m, "target")).fit for m in methods]
+    names = {p.name for fit in fits for p in inspect.signature(fit).parameters.values()
+             if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD}
+    return names - {"self", "split", "epochs", "seed", "valid_protocol", "num_negatives", "progress"}
 
 
 def run_one(task_name: str, method: str, seed: int, epochs: int, fit: dict[str, Any],

@@ -37,7 +37,21 @@ def make_split(config: dict[str, Any], data):
 
 
 def build_model(config: dict[str, Any], name: str | None = None):
-    """A new, unfitted model as ``[model]`` describes it (``name`` overrides the model)."""
+    """A new, unfitted model as ``[model]`` describes it (``name`` overrides the model); its
+    components and their options are checked here, before any run directory or training."""
+    from ..network import check_components
+
+    model = _new_model(config, name)
+    if hasattr(model, "encoder") and hasattr(model, "options"):  # a CrossDomainRecommender
+        try:
+            check_components(model.encoder, model.fusion, model.scorer, model.alignment, model.dim,
+                             model.layers, model.options)
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"[model] of model {name or config['model']['name']!r}: {exc}") from None
+    return model
+
+
+def _new_model(config: dict[str, Any], name: str | None = None):
     from .. import baselines
     from ..model import CrossDomainRecommender
 
@@ -91,6 +105,8 @@ def fit(model, split, config: dict[str, Any], seed: int | None = None,
 def evaluate(model, split, config: dict[str, Any], protocols: tuple[str, ...] = ("sampled", "full"),
              k: list[int] | None = None, num_negatives: int | None = None) -> dict[str, Any]:
     """Test metrics per protocol, plus the options they were measured with."""
+    from ..evaluate import negatives_available
+
     k = list(k or config["evaluate"]["k"])
     num_negatives = num_negatives or config["evaluate"]["num_negatives"]
     seed = config["train"]["seed"]
@@ -100,6 +116,9 @@ def evaluate(model, split, config: dict[str, Any], protocols: tuple[str, ...] = 
         if protocol == "sampled":
             options["num_negatives"] = num_negatives
             out["num_negatives"] = num_negatives
+            fewest = int(negatives_available(split, "test").min()) if len(split.test) else num_negatives
+            if fewest < num_negatives:
+                out["num_negatives_fewest"] = fewest
         if not len(split.test):
             raise CLIError("The split has no test interactions to evaluate on; choose another --split.")
         out[protocol] = {m: float(v) for m, v in model.evaluate(split, on="test", **options).items()}

@@ -49,8 +49,11 @@ def metrics_frame(metrics: dict[str, Any], protocols: Sequence[str] = ("sampled"
 def protocol_note(metrics: dict[str, Any]) -> str:
     parts = []
     if "sampled" in metrics:
+        fewest = metrics.get("num_negatives_fewest")
         parts.append(f"sampled: each test item ranked against {metrics.get('num_negatives')} "
-                     f"sampled negatives")
+                     f"sampled negatives" + ("" if fewest is None else
+                                             f" (as few as {fewest} where the target has fewer "
+                                             f"items the user has not trained on)"))
     if "full" in metrics:
         parts.append("full: ranked against every target item the user has not trained on")
     return "; ".join(parts) + "."

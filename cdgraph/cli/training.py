@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..evaluate import check_metric
+from ..recommender import valid_protocol
 from . import config as cfg
 from . import pipeline, plots, report, rundir
 from .config import CLIError
@@ -85,6 +87,10 @@ def train(args: argparse.Namespace) -> int:
         config = gather(args)
     data = pipeline.load_data(config)
     split = pipeline.make_split(config, data)
+    try:  # before the run directory exists: the metric that selects the model
+        check_metric(config["train"]["valid_metric"], valid_protocol(split)[0])
+    except ValueError as exc:
+        raise CLIError(f"valid_metric: {exc}") from None
     model = pipeline.build_model(config)
     name = config["model"]["name"]
     if name in ("cdgraph", "lightgcn-joint"):
@@ -123,7 +129,11 @@ def compare(args: argparse.Namespace) -> int:
     protocol = args.protocol or ("sampled" if "dataset" in config["data"] else "full")
     metric = args.metric or config["train"]["valid_metric"]
     models, seeds = config["compare"]["models"], config["compare"]["seeds"]
-    built = {name: pipeline.build_model(config, name) for name in models}  # mistakes before any training
+    try:  # mistakes before any training
+        check_metric(metric, protocol, config["evaluate"]["k"])
+    except ValueError as exc:
+        raise CLIError(f"--metric: {exc}") from None
+    built = {name: pipeline.build_model(config, name) for name in models}
     folder = rundir.create(config["run"]["out"], "compare")
     config_text = cfg.dumps(config, header=_header("compare"))
     rundir.write_text(folder / rundir.CONFIG, config_text)
@@ -140,9 +150,6 @@ def compare(args: argparse.Namespace) -> int:
                          "fit_seconds": round(seconds, 3)})
             log.info("%s seed %d: %s", name, seed, result[protocol])
     runs = pd.DataFrame(rows)
-    if metric not in runs:
-        raise CLIError(f"--metric {metric!r} is not among the {protocol} metrics "
-                       f"{[c for c in result[protocol]]}.")
     rundir.write_csv(folder / "compare.csv", runs)
     metric_cols = list(result[protocol])
     grouped = runs.groupby("model", sort=False)[metric_cols]

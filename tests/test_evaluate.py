@@ -1,0 +1,61 @@
+"""Protocol-level evaluation: the metric names each protocol reports, and sampled
+negatives that a small catalogue cannot supply."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from cdgraph import split as splits
+from cdgraph.datasets import synthetic
+from cdgraph.evaluate import (PROTOCOLS, check_metric, draw_negatives, evaluate_scores, metric_names,
+                              negatives_available)
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = synthetic(num_users=80, items_per_domain=30, interactions_per_domain=900, seed=5)
+    return splits.leave_one_out(data, data.domains[-1], seed=0)
+
+
+def _random_scorers(split):
+    n = split.data.num_items(split.target)
+    table = torch.randn(split.data.num_users, n, generator=torch.Generator().manual_seed(0))
+    return (lambda users: table[users]), (lambda users, items: table[users[:, None], items])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_metric_names_are_what_each_protocol_reports(small, protocol):
+    by_users, by_pairs = _random_scorers(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 999 negatives from 30 items: see the test below
+        got = evaluate_scores(by_users, by_pairs, small, protocol=protocol, k=(3, 7))
+    assert sorted(got) == sorted(metric_names(protocol, (3, 7)))
+    check_metric(next(iter(got)), protocol, (3, 7))
+    with pytest.raises(ValueError, match="not reported by"):
+        check_metric("NDGC@10", protocol)
+
+
+def test_model_selection_metric_may_take_any_cut_off():
+    check_metric("NDCG@50", "sampled")  # validation adds the metric's own K
+    with pytest.raises(ValueError, match=r"at k=\[5, 10\]"):
+        check_metric("NDCG@50", "sampled", (5, 10))
+    with pytest.raises(ValueError, match="'full' protocol"):
+        check_metric("MRR", "full")  # full ranking reports MRR@K
+
+
+def test_negatives_available_counts_what_the_sampler_can_draw(small):
+    drawn = draw_negatives(small, "test", num_negatives=small.data.num_items(small.target))
+    np.testing.assert_array_equal(negatives_available(small, "test"), (drawn >= 0).sum(1))
+
+
+def test_sampled_protocol_warns_when_the_catalogue_is_too_small(small):
+    by_users, by_pairs = _random_scorers(small)
+    fewest = int(negatives_available(small, "test").min())
+    with pytest.warns(UserWarning, match=f"fewer than 999 sampled negatives \\(as few as {fewest}\\)"):
+        evaluate_scores(by_users, by_pairs, small, protocol="sampled", num_negatives=999)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate_scores(by_users, by_pairs, small, protocol="sampled", num_negatives=fewest)
