@@ -4,7 +4,7 @@ Trains the default cross-domain model and the target-only and joint-graph LightG
 baselines on the same budget, prints their sampled (1 + 999, as DisenCDR) and
 full-ranking metrics on the shipped test set, and a few recommendations in raw ids.
 
-    python examples/quickstart.py [--epochs 20] [--root PATH]
+    python examples/quickstart.py [--epochs 20] [--root PATH] [--seed 0]
 
 The data comes from ``--root``, else ``$CDGRAPH_DATA``, else it is downloaded.
 """
