@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
+import warnings
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -71,9 +73,10 @@ class CrossDomainData:
 
         Raises:
             TypeError: a frame is not a DataFrame, or ids mix types across rows or domains.
-            ValueError: fewer than two domains, a missing column, an empty or NaN id,
-                a NaN or infinite rating, a domain without interactions, or no user
-                shared between the domains. The message names domain, column and row.
+            ValueError: fewer than two domains, one column named for two roles, a missing
+                column, an empty or NaN id, a NaN or infinite rating, a domain without
+                interactions, or no user shared between the domains. The message names
+                domain, column and row.
         """
         if not isinstance(frames, Mapping):
             raise TypeError(f"frames must be a dict of domain name -> DataFrame, got {type(frames).__name__}.")
@@ -81,6 +84,7 @@ class CrossDomainData:
             raise ValueError(f"Cross-domain data needs at least two domains, got {len(frames)}: "
                              f"{list(frames)}. Pass one DataFrame per domain.")
         columns = {"user": user, "item": item, "rating": rating, "time": time, "part": split}
+        _check_distinct_columns(columns)
         cleaned: dict[str, dict[str, np.ndarray]] = {}
         for domain, frame in frames.items():
             _check_domain_name(domain)
@@ -121,9 +125,16 @@ class CrossDomainData:
             header (bool): Whether the first line holds column names.
             name (str, optional): A name for the dataset.
 
-        User and item ids are read as text and turned into integers only when every
-        id of the column is a plain integer, so ids such as ``"0001"`` are kept as
-        written. The user column is converted in all files or in none.
+        User and item ids are read as text, stripped of surrounding whitespace
+        (``" 2"`` is id ``2``), and turned into integers only when every id of the
+        column is a plain integer, so ids such as ``"0001"`` are kept as written. The
+        user column is converted in all files or in none.
+
+        Raises:
+            ValueError: a file is missing, empty or unparsable, a line has more or
+                fewer fields than the header (the message gives the file and line),
+                ``header=False`` while the first line looks like column names, or
+                any error of :meth:`from_frames`.
         """
         if not isinstance(paths, Mapping):
             raise TypeError(f"paths must be a dict of domain name -> file, got {type(paths).__name__}.")
@@ -137,12 +148,11 @@ class CrossDomainData:
         user, item = str(user), str(item)
         # Ids are read as text and become integers only where every id of the column
         # (of every file, for the shared user column) is a plain integer: "007" stays "007".
-        if all(_plain_integers(f[user]) for f in frames.values()):
-            for f in frames.values():
-                f[user] = f[user].astype(np.int64)
+        # Surrounding whitespace is dropped: " 2" is user 2.
+        for f, ids in zip(frames.values(), _text_ids([f[user] for f in frames.values()])):
+            f[user] = ids
         for f in frames.values():
-            if _plain_integers(f[item]):
-                f[item] = f[item].astype(np.int64)
+            f[item] = _text_ids([f[item]])[0]
         return cls.from_frames(frames, user=user, item=item,
                                rating=None if rating is None else str(rating),
                                time=None if time is None else str(time),
@@ -271,6 +281,24 @@ def _check_domain_name(domain: Any) -> None:
     if domain.strip().lower() in _RESERVED_DOMAINS or domain != domain.strip():
         raise ValueError(f"Domain name {domain!r} is not allowed: use a non-empty name other than "
                          f"'user', without surrounding spaces.")
+
+
+def _check_distinct_columns(columns: dict[str, Any]) -> None:
+    """ValueError when one column is named for two roles (unhashable labels are left to
+    :func:`_clean_frame`, which names them)."""
+    seen: dict[Any, str] = {}
+    for role, col in columns.items():
+        if col is None:
+            continue
+        try:
+            hash(col)
+        except TypeError:
+            continue
+        role = "split" if role == "part" else role
+        if col in seen:
+            raise ValueError(f"{seen[col]}={col!r} and {role}={col!r} name the same column: "
+                             f"give each role its own column.")
+        seen[col] = role
 
 
 def _clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> dict[str, np.ndarray]:
@@ -545,15 +573,21 @@ def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = T
     try:
         # Ids are text kept as written: only an empty field is missing ("NA", "null",
         # "nan" are ids like any other); other columns use pandas' usual missing markers.
-        frame = pd.read_csv(path, sep=sep, header=0 if header else None,
-                            dtype={c: str for c in ids}, keep_default_na=False,
-                            na_values={c: [""] for c in ids},
-                            engine="python" if len(sep) > 1 and sep != r"\s+" else "c")
+        # index_col=False: a first row longer than the header warns (made an error here)
+        # instead of turning its leading fields into an index; a later one fails to parse.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, sep=sep, header=0 if header else None, index_col=False,
+                                dtype={c: str for c in ids}, keep_default_na=False,
+                                na_values={c: [""] for c in ids},
+                                engine="python" if len(sep) > 1 and sep != r"\s+" else "c")
     except pd.errors.EmptyDataError:
         raise ValueError(f"{label} {path!r} is empty.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError, IndexError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, csv.Error,
+            ValueError, IndexError) as exc:
         # (pandas' python engine can fail with an IndexError on a malformed file)
-        raise ValueError(f"{label} {path!r} could not be parsed: {type(exc).__name__}: {exc}") from None
+        raise ValueError(_field_count_problem(path, sep, header, label)
+                         or f"{label} {path!r} could not be parsed: {type(exc).__name__}: {exc}") from None
     id_names = {str(c) for c in ids}
     frame.columns = [str(c) for c in frame.columns]
     for col in frame.columns:
@@ -563,11 +597,78 @@ def read_table(path: str | os.PathLike, sep: str | None = None, header: bool = T
         if str(col) not in frame.columns:
             raise ValueError(f"{label} {path!r} has no column {col!r}; it has {list(frame.columns)}"
                              + ("" if header else " (header=False: columns are numbered from 0)") + ".")
+    needed_columns = [str(c) for c in needed or []]
+    if frame[needed_columns].isna().to_numpy().any():  # maybe a line with too few fields
+        problem = _field_count_problem(path, sep, header, label)
+        if problem:
+            raise ValueError(problem)
+    if not header and len(frame) > 1:
+        _check_no_header_line(frame[needed_columns], path, label)
     return frame
+
+
+def _field_count_problem(path: str, sep: str, header: bool, label: str) -> str | None:
+    """An error message naming the first line whose number of fields differs from the first
+    line's, or None when all lines agree (or the file cannot be split in Python).
+
+    Reads the file line by line in Python, so it is called only once pandas' result
+    shows that something is off; blank lines are skipped, as pandas skips them.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            if len(sep) == 1:
+                reader = csv.reader(fh, delimiter=sep)
+                counts: Iterable[tuple[int, int]] = ((reader.line_num, len(row)) for row in reader if row)
+            else:  # pandas reads longer separators as regular expressions
+                pattern = re.compile(sep)
+                counts = ((n, len(pattern.split(line.strip() if sep == r"\s+" else line.rstrip("\r\n"))))
+                          for n, line in enumerate(fh, 1) if line.strip())
+            expected = None
+            for line, count in counts:
+                if expected is None:
+                    expected = count
+                elif count != expected:
+                    first = "the header" if header else "the first line"
+                    fields = f"{count} field{'s' * (count != 1)}"
+                    return (f"{label} {path!r}, line {line}: {fields} where {first} has {expected}. "
+                            f"Give every line as many fields as {first} (quote values that contain "
+                            f"the delimiter {sep!r}), or pass the right sep.")
+    except (csv.Error, re.error, OSError):
+        pass
+    return None
+
+
+_HEADER_WORDS = {"user", "item", "rating", "time", "timestamp", "ts", "user_id", "item_id", "userid",
+                 "itemid", "uid", "iid", "users", "items", "ratings", "split", "part", "label"}
+
+
+def _check_no_header_line(frame: pd.DataFrame, path: str, label: str) -> None:
+    """ValueError when, with ``header=False``, the first row looks like column names: all of
+    its values are usual column names, or a column holds text there and numbers in the
+    (up to 1000) rows below. Looks at those rows only."""
+    head = frame.iloc[:1001]
+    first = head.iloc[0]
+    names = all(str(v).strip().lower() in _HEADER_WORDS for v in first)
+    numeric = head.apply(lambda col: pd.to_numeric(col, errors="coerce").notna())
+    text_over_numbers = (~numeric.iloc[0] & first.notna() & numeric.iloc[1:].all()).any()
+    if names or text_over_numbers:
+        raise ValueError(f"{label} {path!r}: header=False but its first line looks like column "
+                         f"names ({', '.join(map(repr, first.tolist()))}). Pass header=True and "
+                         f"name the columns (e.g. user='user'), or remove that line.")
 
 
 _NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
               "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def _text_ids(columns: list[pd.Series]) -> list[pd.Series]:
+    """Id columns read as text, without surrounding whitespace: int64 when every id of all
+    ``columns`` is then a plain integer, else strings. Plain integers are not stripped again."""
+    if not all(_plain_integers(c) for c in columns):
+        columns = [c.str.strip() for c in columns]
+        if not all(_plain_integers(c) for c in columns):
+            return columns
+    return [c.astype(np.int64) for c in columns]
 
 
 def _plain_integers(values: pd.Series) -> bool:

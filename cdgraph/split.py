@@ -104,9 +104,20 @@ def _others_train(data: CrossDomainData, target: str) -> dict[str, pd.DataFrame]
             for d in data.domains if d != target}
 
 
-def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str,
+def _check_parts(kind: str, target: str, label: np.ndarray, fixes: dict[str, str]) -> None:
+    """ValueError when a part of the target is empty: train (label 0), test (2), or valid (1)
+    when ``fixes`` has a "valid" entry (validation was asked for). ``fixes`` says, per
+    part, why it came out empty and which parameter or data property to change."""
+    for part, code in (("train", 0), ("test", 2), ("valid", 1)):
+        if part in fixes and not (label == code).any():
+            raise ValueError(f"{kind} split of {target!r}: the {part} part is empty; {fixes[part]}.")
+
+
+def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str, fixes: dict[str, str],
           cold: np.ndarray | None = None, **info: Any) -> Split:
-    """A split of ``target`` from one label per target row (0 train, 1 valid, 2 test)."""
+    """A split of ``target`` from one label per target row (0 train, 1 valid, 2 test);
+    ValueError for an empty part (see :func:`_check_parts`)."""
+    _check_parts(kind, target, label, fixes)
     frame = data._inter[target].drop(columns="part", errors="ignore")
     train = _others_train(data, target)
     train[target] = frame[label == 0].reset_index(drop=True)
@@ -176,6 +187,9 @@ def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool
     seeded), else a seeded random pick. A user needs at least 3 target
     interactions (2 with ``valid=False``) to be held out; users with fewer stay
     wholly in train. The other domains go whole into train.
+
+    Raises:
+        ValueError: no target user has enough interactions to be held out.
     """
     users = _target_users(data, target)
     time = data._inter[target]["time"].to_numpy() if "time" in data._inter[target] else None
@@ -185,7 +199,12 @@ def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool
     label[eligible & (from_end == 0)] = 2
     if valid:
         label[eligible & (from_end == 1)] = 1
-    return _make(data, target, label, "leave_one_out", seed=seed, by_time=time is not None)
+    need = (f"every user has fewer than 3 {target!r} interactions: leave_one_out needs at least 3 "
+            f"per user to hold out one for validation and one for test (2 with valid=False)" if valid else
+            f"every user has fewer than 2 {target!r} interactions: leave_one_out needs at least 2 "
+            f"per user to hold out one for test and keep one in train")
+    fixes = {"test": need, "valid": need} if valid else {"test": need}
+    return _make(data, target, label, "leave_one_out", fixes, seed=seed, by_time=time is not None)
 
 
 def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float = 0.1,
@@ -194,6 +213,10 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
 
     A user with ``n`` target interactions keeps ``max(1, floor(n * train))`` of them
     in train and ``min(floor(n * valid), n - n_train)`` in valid; the rest go to test.
+
+    Raises:
+        ValueError: bad shares, no test interaction, or (with ``valid > 0``) no
+            validation interaction.
     """
     train, valid = _fraction("train", train), _fraction("valid", valid)
     if not (0 < train <= 1 and 0 <= valid < 1 and train + valid <= 1 + 1e-9):
@@ -205,7 +228,13 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
     n_valid = np.minimum(np.floor(count * valid + 1e-9).astype(np.int64), count - n_train)
     pos = count - 1 - from_end
     label = np.where(pos < n_train, 0, np.where(pos < n_train + n_valid, 1, 2)).astype(np.int8)
-    return _make(data, target, label, "ratio", seed=seed, train=train, valid=valid)
+    fixes = {"test": f"train={train} and valid={valid} leave no user an interaction for test "
+                     f"(users have at most {int(count.max())} {target!r} interactions); use smaller shares"}
+    if valid > 0:
+        fixes["valid"] = (f"valid={valid} gives no user a validation interaction (floor(n * valid) is 0 "
+                          f"for users of n <= {int(count.max())} {target!r} interactions); use a "
+                          f"larger valid, or valid=0 to split without validation")
+    return _make(data, target, label, "ratio", fixes, seed=seed, train=train, valid=valid)
 
 
 def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: int = 0) -> Split:
@@ -217,6 +246,10 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
     interactions form valid and one whose interactions form test, as in CDRIB
     (Cao et al., "Cross-Domain Recommendation to Cold-Start Users via Variational
     Information Bottleneck", ICDE 2022). Their other domains stay in train.
+
+    Raises:
+        ValueError: ``fraction`` makes fewer than 2 cold users (one for valid, one for
+            test), or makes every target user cold (no target training interaction).
     """
     fraction = _fraction("fraction", fraction)
     if not 0 < fraction < 1:
@@ -237,7 +270,13 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
     label = np.zeros(len(users), np.int8)
     label[np.isin(users, valid_users)] = 1
     label[np.isin(users, test_users)] = 2
-    return _make(data, target, label, "cold_start", cold=np.sort(cold), seed=seed, fraction=fraction)
+    fixes = {"train": f"fraction={fraction} makes every {target!r} user cold and leaves no target "
+                      f"training interaction; use a smaller fraction",
+             "valid": f"fraction={fraction} of {len(shared)} shared users makes {n_cold} cold user, and "
+                      f"cold_start needs at least 2 (half for validation, half for test); raise the "
+                      f"fraction"}
+    return _make(data, target, label, "cold_start", fixes, cold=np.sort(cold), seed=seed,
+                 fraction=fraction)
 
 
 def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True,
@@ -251,6 +290,10 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     target train interactions gives one of them to valid (the latest by time when
     the data has a time column, else a seeded random one), so that early stopping
     never looks at test.
+
+    Raises:
+        ValueError: no split column, no target ``train`` or ``test`` rows, or no
+            validation rows (shipped or carved) while ``valid_from_train`` is True.
     """
     data.check_domain(target)
     rng = _rng(seed)
@@ -269,6 +312,15 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
         from_end, count = _order_within_users(frame["user"].to_numpy()[rows], rng, time)
         label[rows[(count >= 2) & (from_end == 0)]] = 1
         carved = True
+    labels = f"the {target!r} rows of the split column hold no {{!r}} label"
+    fixes = {"train": labels.format("train") + "; label the training rows 'train'",
+             "test": labels.format("test") + "; label the test rows 'test', or use leave_one_out, "
+                                             "ratio or cold_start instead"}
+    if valid_from_train:
+        fixes["valid"] = (f"no 'valid' rows are shipped and no user has 2 or more {target!r} 'train' "
+                          f"rows to give one to validation; pass valid_from_train=False to train "
+                          f"without validation")
+    _check_parts("predefined", target, label, fixes)
     train = {d: f[f["part"].to_numpy() == "train"].drop(columns="part").reset_index(drop=True)
              for d, f in data._inter.items() if d != target}
     frame = frame.drop(columns="part")

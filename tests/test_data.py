@@ -190,6 +190,38 @@ def test_read_errors_name_the_file(tmp_path, content: str, match: str) -> None:
         CrossDomainData.read({"a": tmp_path / "nope.csv", "b": tmp_path / "b.csv"})
 
 
+@pytest.mark.parametrize("content, line, fields", [
+    ("user,item\n1,2,3,4\n5,6,7,8\n", 2, "4 fields"),  # pandas made "1,2" an index: shifted columns
+    ("user,item\n1,2\n9,10,11\n5,6\n", 3, "3 fields"),
+    ("user,item\n1,2\n\n9\n5,6\n", 4, "1 field"),  # too few fields (after a blank line)
+    ("user::item\n1::2\n3::4::5\n", 3, "3 fields")])
+def test_read_rejects_a_line_with_another_number_of_fields(tmp_path, content: str, line: int,
+                                                           fields: str) -> None:
+    (tmp_path / "a.csv").write_text(content)
+    (tmp_path / "b.csv").write_text("user,item\n1,20\n5,21\n")
+    with pytest.raises(ValueError, match=f"a.csv', line {line}: {fields} where the header has 2.*as many"):
+        CrossDomainData.read({"a": tmp_path / "a.csv", "b": tmp_path / "b.csv"})
+
+
+@pytest.mark.parametrize("first", ["user,item", "user_id,item_id", "uid,9"])
+def test_read_without_header_refuses_a_header_line(tmp_path, first: str) -> None:
+    (tmp_path / "a.csv").write_text(f"{first}\n3,20\n7,21\n")
+    (tmp_path / "b.csv").write_text("3,20\n7,21\n")
+    with pytest.raises(ValueError, match="'a'.*a.csv.*header=False but its first line looks like "
+                                         "column names.*Pass header=True"):
+        CrossDomainData.read({"a": tmp_path / "a.csv", "b": tmp_path / "b.csv"}, header=False, user=0, item=1)
+    data = CrossDomainData.read({"a": tmp_path / "b.csv", "b": tmp_path / "b.csv"}, header=False, user=0, item=1)
+    assert data.user_ids.tolist() == [3, 7]
+
+
+def test_read_strips_whitespace_around_ids(tmp_path) -> None:
+    (tmp_path / "a.csv").write_text("user,item\n 3,20\n7 ,21\n")
+    (tmp_path / "b.csv").write_text("user,item\n3,x \n7,\ty\n")
+    data = CrossDomainData.read({"a": tmp_path / "a.csv", "b": tmp_path / "b.csv"})
+    assert data.user_ids.dtype == np.int64 and data.user_ids.tolist() == [3, 7]
+    assert data.item_ids["a"].tolist() == [20, 21] and data.item_ids["b"].tolist() == ["x", "y"]
+
+
 # --------------------------------------------------------------- bad inputs
 def _set(domain: str, column: str, row: int, value) -> callable:
     def edit(frames: dict[str, pd.DataFrame]) -> None:
@@ -244,6 +276,15 @@ def test_bad_input_errors_name_domain_column_and_row(case: str) -> None:
         CrossDomainData.from_frames(frames, rating="rating", time="ts", split="part")
     for part in parts:
         assert part in str(err.value), (part, str(err.value))
+
+
+@pytest.mark.parametrize("roles, named", [(dict(user="user", item="user"), "user='user' and item='user'"),
+                                          (dict(rating="item"), "item='item' and rating='item'"),
+                                          (dict(time="ts", split="ts"), "time='ts' and split='ts'")])
+def test_one_column_for_two_roles_is_refused(roles: dict, named: str) -> None:
+    frames = {d: f.assign(ts=1) for d, f in hand_made().items()}
+    with pytest.raises(ValueError, match=f"{named} name the same column"):
+        CrossDomainData.from_frames(frames, **roles)
 
 
 def test_frames_must_be_a_dict() -> None:

@@ -141,7 +141,7 @@ def test_leave_one_out_without_valid_needs_two() -> None:
     assert sorted(s.test["user"]) == sorted(counts[counts >= 2].index)
 
 
-@pytest.mark.parametrize("train, valid", [(0.8, 0.1), (0.5, 0.25), (1.0, 0.0)])
+@pytest.mark.parametrize("train, valid", [(0.8, 0.1), (0.5, 0.25), (0.7, 0.0)])
 def test_ratio_shares_per_user(train: float, valid: float) -> None:
     data = make_data()
     s = splits.ratio(data, TARGET, train, valid, seed=2)
@@ -248,3 +248,54 @@ def test_check_catches_leaks() -> None:
         Split(s.data, TARGET, leaky, s.valid, s.test)
     with pytest.raises(ValueError, match="valid and test share"):
         Split(s.data, TARGET, s.train, pd.concat([s.valid, s.test.iloc[:1]]), s.test)
+
+
+# --------------------------------------------------------------- empty parts
+def per_user(n: int, n_users: int = 6, seed: int = 0, part: list[str] | None = None) -> CrossDomainData:
+    """Target "t" with ``n`` distinct items per user (``part``: their split labels, per
+    user), source "s" with one item per user: every user is shared."""
+    rng = np.random.default_rng(seed)
+    t = pd.DataFrame({"user": np.repeat(np.arange(n_users), n),
+                      "item": np.concatenate([rng.permutation(20)[:n] for _ in range(n_users)])})
+    s = pd.DataFrame({"user": np.arange(n_users), "item": rng.integers(0, 5, n_users)})
+    if part is not None:
+        t["part"], s["part"] = part * n_users, "train"
+    return CrossDomainData.from_frames({"t": t, "s": s}, split="part" if part else None)
+
+
+EMPTY = {
+    # name: (make the split, the empty part, what the message must say besides)
+    "leave_one_out, 2 each": (lambda: splits.leave_one_out(per_user(2), "t"), "test",
+                              "fewer than 3 't' interactions.*valid=False"),
+    "leave_one_out, 1 each, no valid": (lambda: splits.leave_one_out(per_user(1), "t", valid=False), "test",
+                                        "fewer than 2 't' interactions"),
+    "ratio, all train": (lambda: splits.ratio(per_user(5), "t", 1.0, 0.0), "test", "train=1.0.*smaller shares"),
+    "ratio, valid share too small": (lambda: splits.ratio(per_user(4), "t", 0.5, 0.1), "valid",
+                                     "valid=0.1 .*valid=0"),
+    "cold_start, every user cold": (lambda: splits.cold_start(per_user(3), "t", 0.99), "train",
+                                    "fraction=0.99 .*smaller fraction"),
+    "cold_start, one cold user": (lambda: splits.cold_start(per_user(3), "t", 0.1), "valid",
+                                  "makes 1 cold user.*raise the fraction"),
+    "predefined, no test rows": (lambda: splits.predefined(per_user(3, part=["train"] * 3), "t"), "test",
+                                 "no 'test' label"),
+    "predefined, no train rows": (lambda: splits.predefined(per_user(2, part=["valid", "test"]), "t"), "train",
+                                  "no 'train' label"),
+    "predefined, nothing to carve": (lambda: splits.predefined(per_user(2, part=["train", "test"]), "t"),
+                                     "valid", "valid_from_train=False"),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY))
+def test_an_empty_part_is_refused_with_what_to_change(case: str) -> None:
+    make, part, says = EMPTY[case]
+    kind = case.split(",")[0]
+    with pytest.raises(ValueError, match=f"{kind} split of 't': the {part} part is empty; .*{says}"):
+        make()
+
+
+def test_an_empty_valid_part_is_kept_when_not_asked_for() -> None:
+    assert len(splits.leave_one_out(per_user(2), "t", valid=False).valid) == 0
+    assert len(splits.ratio(per_user(4), "t", 0.5, 0.0).valid) == 0
+    s = splits.predefined(per_user(2, part=["train", "test"]), "t", valid_from_train=False)
+    assert len(s.valid) == 0 and len(s.test) == 6
+
