@@ -296,6 +296,20 @@ def test_train_on_own_files_with_string_ids(tmp_path):
     assert out[0]["user"] == user and len(out[0]["items"]) == 3 and out[0]["items"][0].startswith("i")
 
 
+def test_graph_mix_is_the_benchmarks_cdgraph_on_the_command_line(tmp_path):
+    paths = _write_files(tmp_path)
+    files = [f"{d}={p.name}" for d, p in paths.items()]
+    ok(cli("train", "--files", *files, "--user-col", "u", "--item-col", "i", "--target", "b",
+           "--split", "ratio", "--model", "graph-mix", *TINY, "--out", "runs", cwd=tmp_path))
+    (run,) = list((tmp_path / "runs").iterdir())
+    metrics = json.loads((run / "metrics.json").read_text())
+    # ratio split: every held-out user is warm, so the target-only part is trained and weighed
+    assert metrics["target_only_weight"] in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0)
+    assert metrics["bridge_weight"] == 0.0 and metrics["source_weight"] == 1.0
+    again = json.loads(ok(cli("evaluate", run, "--protocol", "full", "--json", cwd=tmp_path)))
+    assert again["full"] == pytest.approx(metrics["full"], abs=1e-6)
+
+
 OWN_FILES = ["train", "--files", "a=a.csv", "b=b.csv", "--user-col", "u", "--item-col", "i", "--target", "b",
              "--split", "ratio"]
 MISTAKES = [
@@ -316,6 +330,7 @@ MISTAKES = [
     # caught before a run directory exists or anything trains
     ([*OWN_FILES, "--valid-metric", "NDGC@10"], "NDGC@10"),
     ([*OWN_FILES, "--config", "bad-encoder.toml"], "'view'"),
+    ([*OWN_FILES, "--model", "graph-mix", "--scorer", "mlp"], "graph-mix"),
     (["compare", *OWN_FILES[1:], "--models", "pop", "--metric", "NDGC@10"], "NDGC@10"),
     (["evaluate", "no-such-run"], "no-such-run"),
     (["recommend", ".", "--user", "1"], "not a run directory"),

@@ -31,7 +31,10 @@ class CLIError(Exception):
     """A mistake in the user's command, configuration or files (exit code 2)."""
 
 
-MODELS = ("cdgraph", "pop", "bprmf", "lightgcn-target", "lightgcn-joint")
+MODELS = ("cdgraph", "graph-mix", "pop", "bprmf", "lightgcn-target", "lightgcn-joint")
+#: Models built from the ``[model]`` components: the configurable graph model, and
+#: :class:`cdgraph.methods.GraphMix` (the benchmark's ``cdgraph`` method) around it.
+GRAPH_MODELS = ("cdgraph", "graph-mix")
 SPLITS = ("predefined", "leave_one_out", "ratio", "cold_start")
 LOSSES = ("bpr", "bce", "softmax")
 #: Baselines that train on the target domain alone (no source weight to set).
@@ -285,22 +288,26 @@ def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[st
     data.setdefault("split_seed", 0)
 
     model.setdefault("name", "cdgraph")
-    if model["name"] == "cdgraph":
+    if model["name"] in GRAPH_MODELS:
         for key, value in model_defaults().items():
             model.setdefault(key, value)
     else:
         given = [k for k in ("encoder", "fusion", "scorer", "alignment") if k in model]
         if given:
-            raise CLIError(f"--{given[0]} applies to --model cdgraph only; {model['name']!r} is a fixed baseline.")
+            raise CLIError(f"--{given[0]} applies to --model cdgraph or graph-mix only; {model['name']!r} "
+                           f"is a fixed baseline.")
         defaults = model_defaults()
         model.setdefault("dim", defaults["dim"])
         model.setdefault("layers", defaults["layers"])
-    if model["name"] == "cdgraph":
+    if model["name"] in GRAPH_MODELS:
         _check_components(model)
+    if model["name"] == "graph-mix" and model["scorer"] != "dot":
+        raise CLIError(f"graph-mix mixes inner-product scores: its scorer must be 'dot', got "
+                       f"{model['scorer']!r} (--scorer).")
     if not compare and model["name"] in FIXED_SOURCE_WEIGHT and "source_weight" in train:
         raise CLIError(f"--source-weight does not apply to {model['name']!r}, which trains on the "
-                       f"target domain only; use --model cdgraph or lightgcn-joint.")
-    if not compare and model["name"] == "cdgraph":
+                       f"target domain only; use --model cdgraph, graph-mix or lightgcn-joint.")
+    if not compare and model["name"] in GRAPH_MODELS:
         train.setdefault("source_weight", _init_default("source_weight"))
 
     for key, value in fit_defaults().items():

@@ -83,11 +83,13 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 def _model_options(parser: argparse.ArgumentParser, single: bool) -> None:
     group = parser.add_argument_group("model")
     if single:
-        _option(group, ["--model"], "model", "name", "one of " + ", ".join(cfg.MODELS) + " (default: cdgraph)", "NAME")
-    _option(group, ["--encoder"], "model", "encoder", "encoder of --model cdgraph (default: lightgcn)", "NAME")
-    _option(group, ["--fusion"], "model", "fusion", "fusion head of --model cdgraph (default: target)", "NAME")
-    _option(group, ["--scorer"], "model", "scorer", "scorer of --model cdgraph (default: dot)", "NAME")
-    _option(group, ["--alignment"], "model", "alignment", "alignment losses of --model cdgraph", "NAME",
+        _option(group, ["--model"], "model", "name", "one of " + ", ".join(cfg.MODELS) + " (default: cdgraph, the configurable "
+                "joint-graph model; graph-mix is the benchmark's cdgraph: that model mixed with a "
+                "target-only LightGCN and a PTUPCDR bridge)", "NAME")
+    _option(group, ["--encoder"], "model", "encoder", "encoder of --model cdgraph / graph-mix (default: lightgcn)", "NAME")
+    _option(group, ["--fusion"], "model", "fusion", "fusion head of --model cdgraph / graph-mix (default: target)", "NAME")
+    _option(group, ["--scorer"], "model", "scorer", "scorer of --model cdgraph (default: dot; graph-mix needs dot)", "NAME")
+    _option(group, ["--alignment"], "model", "alignment", "alignment losses of --model cdgraph / graph-mix", "NAME",
             element=cfg.text)
     _option(group, ["--dim"], "model", "dim", "embedding size (default: 64)", "N")
     _option(group, ["--layers"], "model", "layers", "propagation layers (default: 4)", "N")
@@ -101,7 +103,7 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
     _option(group, ["--patience"], "train", "patience", "early-stopping patience, or 'none' (default: 10)", "N")
     _option(group, ["--source-weight"], "train", "source_weight",
             "weight of the source domains' loss, a number or 'auto' (selected on validation; "
-            "the default of --model cdgraph)", "W")
+            "the default of --model cdgraph and graph-mix)", "W")
     _option(group, ["--seed"], "train", "seed", "training seed (default: 0)", "N")
     _option(group, ["--device"], "train", "device", "cpu, cuda, cuda:1, mps (default: cpu)", "DEVICE")
     _option(group, ["--loss"], "train", "loss", "bpr, bce or softmax (default: bpr)", "LOSS")
@@ -187,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="several models on one split, over seeds",
                        description="Train several models on one split with each seed; write "
                                    "compare.csv, compare.md and a bar chart into a new run directory. "
-                                   "--source-weight applies to cdgraph and lightgcn-joint only.")
+                                   "--source-weight applies to cdgraph, graph-mix and lightgcn-joint only.")
     _data_options(p)
     g = p.add_argument_group("comparison")
     _option(g, ["--models"], "compare", "models", "models to compare (default: cdgraph lightgcn-joint)",

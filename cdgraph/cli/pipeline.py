@@ -41,11 +41,15 @@ def build_model(config: dict[str, Any], name: str | None = None):
     components and their options are checked here, before any run directory or training."""
     from ..network import check_components
 
+    from ..methods import GraphMix
+    from ..model import CrossDomainRecommender
+
     model = _new_model(config, name)
-    if hasattr(model, "encoder") and hasattr(model, "options"):  # a CrossDomainRecommender
+    graph = CrossDomainRecommender(model.target, **model.options) if isinstance(model, GraphMix) else model
+    if isinstance(graph, CrossDomainRecommender):
         try:
-            check_components(model.encoder, model.fusion, model.scorer, model.alignment, model.dim,
-                             model.layers, model.options)
+            check_components(graph.encoder, graph.fusion, graph.scorer, graph.alignment, graph.dim,
+                             graph.layers, graph.options)
         except (TypeError, ValueError) as exc:
             raise CLIError(f"[model] of model {name or config['model']['name']!r}: {exc}") from None
     return model
@@ -59,11 +63,14 @@ def _new_model(config: dict[str, Any], name: str | None = None):
     name = name or model["name"]
     target = config["data"]["target"]
     options = {k: v for k, v in model.items() if k.endswith("_options")}
-    if name == "cdgraph":
+    if name in ("cdgraph", "graph-mix"):
         kwargs: dict[str, Any] = {k: model[k] for k in ("encoder", "fusion", "scorer", "dim", "layers")}
         kwargs["alignment"] = model.get("alignment") or None
         if "source_weight" in train:
             kwargs["source_weight"] = train["source_weight"]
+        if name == "graph-mix":
+            from ..methods import GraphMix
+            return GraphMix(target, device=train["device"], **kwargs, **options)
         return CrossDomainRecommender(target, device=train["device"], **kwargs, **options)
     if name == "pop":
         return baselines.make(name, target)
@@ -144,6 +151,9 @@ def fit_summary(model) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if hasattr(model, "source_weight_"):
         out["source_weight"] = model.source_weight_
+    for attr, key in (("beta_", "bridge_weight"), ("gamma_", "target_only_weight")):  # GraphMix's
+        if getattr(model, attr, None) is not None:
+            out[key] = getattr(model, attr)
     if getattr(model, "source_search_", None):
         out["source_weight_search"] = {str(k): v for k, v in model.source_search_.items()}
     history = getattr(model, "history_", None)
