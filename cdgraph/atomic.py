@@ -21,6 +21,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     error the temporary file is removed and the old file is left as it was.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"Cannot write {str(path)!r}: it is a folder; give a file name "
+                                f"(e.g. {str(path / 'model.pt')!r}).")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -509,6 +509,9 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
     objects is refused and nothing of it runs.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder; give the model file in it (e.g. a run "
+                         f"directory's model.pt).")
     if not os.path.isfile(path):
         raise ValueError(f"Model file {path!r} does not exist.")
     try:

@@ -80,10 +80,14 @@ class Recommender:
         self._check_fitted()
         if split.target != self.target:
             raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
-        if split.data is not self.data_ and (split.data.num_users != self.data_.num_users or
-                                             split.data.num_items(self.target) != self.data_.num_items(self.target)):
-            raise ValueError("The split comes from other data than the model was fitted on "
-                             "(user or item counts differ).")
+        if split.data is not self.data_:
+            mine, theirs = self.data_, split.data
+            if (not np.array_equal(np.asarray(mine.user_ids), np.asarray(theirs.user_ids)) or
+                    not np.array_equal(np.asarray(mine.item_ids[self.target]),
+                                       np.asarray(theirs.item_ids[self.target]))):
+                raise ValueError(f"The split comes from other data than the model was fitted on: "
+                                 f"its user or {self.target!r} item ids differ (in number or order). "
+                                 f"Evaluate on a split of the data the model was fitted on.")
         with torch.no_grad():
             return evaluate_scores(self.score_users, self.score_pairs, split, on=on, protocol=protocol,
                                    k=k, num_negatives=num_negatives, seed=seed, negatives=negatives,

@@ -59,3 +59,19 @@ def test_sampled_protocol_warns_when_the_catalogue_is_too_small(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         evaluate_scores(by_users, by_pairs, small, protocol="sampled", num_negatives=fewest)
+
+
+def test_a_split_of_other_data_with_the_same_sizes_is_refused(small):
+    from cdgraph import CrossDomainData, baselines
+
+    frames = {d: small.data.interactions(d, raw=True) for d in small.data.domains}
+    fitted_on = splits.leave_one_out(CrossDomainData.from_frames(frames), small.target, seed=0)
+    model = baselines.make("pop", small.target).fit(fitted_on)
+    reread = splits.leave_one_out(CrossDomainData.from_frames(frames), small.target, seed=0)
+    assert model.evaluate(reread) == model.evaluate(fitted_on)  # the same data read again
+    renamed = CrossDomainData.from_frames({d: f.assign(user=[f"x{u}" for u in f["user"]])
+                                           for d, f in frames.items()})
+    other = splits.leave_one_out(renamed, small.target, seed=0)
+    assert other.data.num_users == fitted_on.data.num_users  # the sizes alone cannot tell
+    with pytest.raises(ValueError, match="user or '.*' item ids differ"):
+        model.evaluate(other)

@@ -79,6 +79,17 @@ def test_corrupt_bytes_and_missing_file_are_clear_errors(saved, tmp_path) -> Non
         cdgraph.load_model(path)
     with pytest.raises(ValueError, match="does not exist"):
         cdgraph.load_model(tmp_path / "nope.pt")
+    with pytest.raises(ValueError, match="is a folder; give the model file in it"):
+        cdgraph.load_model(tmp_path)
+
+
+def test_saving_onto_a_folder_names_it_and_leaves_nothing(saved, tmp_path) -> None:
+    model = cdgraph.load_model(saved)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="it is a folder; give a file name"):
+        model.save(folder)
+    assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["models"]
 
 
 @pytest.mark.parametrize("obj", [torch.zeros(3), {"state_dict": {"w": torch.zeros(2)}}, [1, 2, 3],
