@@ -39,7 +39,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..data import CrossDomainData, _plain_integers
+from ..data import CrossDomainData
+from ..data_files import plain_integers as _plain_integers
 from ..split import Split
 
 __all__ = ["export_recbole", "read_recbole"]
