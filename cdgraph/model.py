@@ -1,19 +1,16 @@
-"""The public model: :class:`CrossDomainRecommender`, plus :func:`load_model`."""
+"""The public model: :class:`CrossDomainRecommender`, plus :func:`load_model` (re-exported from
+:mod:`cdgraph.model_file`, which holds the saved-model file format)."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-from dataclasses import asdict
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
-from .atomic import atomic_write
-from .data import CrossDomainData
+from .model_file import atomic_save, load_model, save_model, weights_digest
 from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender, valid_protocol as resolve_protocol
@@ -21,8 +18,11 @@ from .split import Split
 from .training import (TrainConfig, _distributed, check_fingerprint, check_options, check_train_config,
                        data_fingerprint, train)
 
-#: 2: the checksum covers the whole file; 1 (still read): only the weights and edges.
-FORMAT_VERSION = 2
+if TYPE_CHECKING:
+    from .ann import ItemIndex
+
+__all__ = ["CrossDomainRecommender", "load_model"]
+
 CHECKPOINT_FORMAT = 1
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,6 @@ class CrossDomainRecommender(Recommender):
             check_full_batch(self.ctx_, self.network_, batch_size, len(self.ctx_.domains)
                              if source_weight > 0 else 1)
         self.train_config_ = cfg
-        write = None
         if saved is not None:
             if saved["config"] != self.config():
                 diff = sorted(k for k in set(saved["config"]) | set(self.config())
@@ -253,15 +252,18 @@ class CrossDomainRecommender(Recommender):
                      "source_search_": getattr(self, "source_search_", None) if requested == "auto" else None}
 
             def write(state: dict[str, Any]) -> None:
-                atomic_save({**fixed, "train": state, "sha256": _digest_v1({"state_dict": state["network"]})},
+                atomic_save({**fixed, "train": state, "sha256": weights_digest(state["network"])},
                             checkpoint)
-        validate = None
+        else:
+            write = None
         if len(split.valid):
             check = self._validator(split, valid_metric, valid_protocol, num_negatives, seed)
 
             def validate() -> dict[str, float]:
                 self._cache = None
                 return check()
+        else:
+            validate = None
         hooks = [h for h in (write, self._epoch_hook) if h is not None]
         if start is not None:
             log.info("continuing the search's run of source_weight=%s from epoch %d to %d",
@@ -292,7 +294,7 @@ class CrossDomainRecommender(Recommender):
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path!r} has checkpoint format {state.get('format')}; this cdgraph "
                              f"reads {CHECKPOINT_FORMAT}.")
-        if state.get("sha256") != _digest_v1({"state_dict": state["train"]["network"]}):
+        if state.get("sha256") != weights_digest(state["train"]["network"]):
             raise ValueError(f"{path!r} is corrupt: the checksum of its weights does not match; "
                              f"train afresh (resume=False).")
         check_fingerprint(state["fingerprint"], data_fingerprint(split), path)
@@ -411,17 +413,7 @@ class CrossDomainRecommender(Recommender):
         :func:`load_model` reads it with ``torch.load(weights_only=True)``.
         """
         self._check_fitted()
-        data, ctx = self.data_, self.ctx_
-        state = {
-            "format": FORMAT_VERSION, "kind": "CrossDomainRecommender", "config": self.config(),
-            "domains": data.domains, "name": data.name,
-            "user_ids": _ids_out(data.user_ids), "item_ids": {d: _ids_out(data.item_ids[d]) for d in data.domains},
-            "edges": {d: torch.from_numpy(np.stack(ctx.edges[d])) for d in data.domains},
-            "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
-            "train_config": asdict(self.train_config_) if self.train_config_ else {},
-        }
-        state["sha256"] = _digest(state)
-        atomic_save(state, path)
+        save_model(self, path)
 
 
 def _is_checkpoint(path: str | os.PathLike) -> bool:
@@ -435,124 +427,3 @@ def _is_checkpoint(path: str | os.PathLike) -> bool:
 
 def _float_keys(scores: dict | None) -> dict[float, float] | None:
     return None if scores is None else {float(k): float(v) for k, v in scores.items()}
-
-
-def _ids_out(index: pd.Index) -> dict[str, Any]:
-    if pd.api.types.is_integer_dtype(index.dtype):
-        return {"kind": "int", "values": torch.from_numpy(index.to_numpy(np.int64, copy=True))}
-    return {"kind": "str", "values": [str(v) for v in index]}
-
-
-def _ids_in(spec: dict[str, Any], name: str) -> pd.Index:
-    if spec["kind"] == "int":
-        return pd.Index(spec["values"].numpy(), name=name)
-    return pd.Index(list(spec["values"]), dtype=object, name=name)
-
-
-def _digest(state: dict[str, Any]) -> str:
-    """sha256 over everything a saved state holds but the checksum itself, in key order:
-    weights, edges, configuration, domains and id maps.
-
-    torch does not verify the CRC of a checkpoint's zip members, so bytes changed
-    inside a tensor would otherwise load silently as different weights; an edited
-    configuration or swapped id maps would load as a model that recommends wrong items.
-    """
-    h = hashlib.sha256()
-
-    def feed(key: str, value: Any) -> None:
-        if isinstance(value, dict):
-            h.update(f"{key}:dict:{len(value)}\0".encode())
-            for k in sorted(value, key=str):
-                feed(f"{key}/{k}", value[k])
-        elif isinstance(value, (list, tuple)):
-            h.update(f"{key}:list:{len(value)}\0".encode())
-            for i, item in enumerate(value):
-                feed(f"{key}/{i}", item)
-        elif isinstance(value, Tensor):
-            _feed_tensor(h, key, value)
-        else:
-            h.update(f"{key}:{type(value).__name__}:{value!r}\0".encode())
-
-    for key in sorted(k for k in state if k != "sha256"):
-        feed(key, state[key])
-    return h.hexdigest()
-
-
-def _digest_v1(state: dict[str, Any]) -> str:
-    """sha256 over the weights and training edges only: the checksum of format-1 model
-    files and of training checkpoints."""
-    h = hashlib.sha256()
-    for group in ("state_dict", "edges"):
-        for key in sorted(state.get(group, {})):
-            _feed_tensor(h, f"{group}/{key}", state[group][key])
-    return h.hexdigest()
-
-
-def _feed_tensor(h: Any, key: str, tensor: Tensor) -> None:
-    h.update(f"{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
-    h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
-             if tensor.numel() else b"")
-
-
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
-    """Load a model saved with :meth:`CrossDomainRecommender.save` (a
-    :class:`CrossDomainRecommender`) or with the ``save`` of a factor model such as
-    :class:`~cdgraph.methods.GraphMix`, EMCDR or PTUPCDR (a
-    :class:`~cdgraph.methods.factors.FactorRecommender` that scores as it did).
-
-    Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled
-    objects is refused and nothing of it runs.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder; give the model file in it (e.g. a run "
-                         f"directory's model.pt).")
-    if not os.path.isfile(path):
-        raise ValueError(f"Model file {path!r} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
-        raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
-                         f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
-    if not isinstance(state, dict) or state.get("kind") not in ("CrossDomainRecommender", "FactorRecommender"):
-        raise ValueError(f"{path!r} is not a cdgraph model file.")
-    if state["kind"] == "FactorRecommender":
-        from .methods.factors import FACTORS_FORMAT as current, load_factors
-    else:
-        current = FORMAT_VERSION
-    if state.get("format") not in (1, current):
-        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads 1 to {current}.")
-    if state.get("sha256") != (_digest if state["format"] == current else _digest_v1)(state):
-        raise ValueError(f"{path!r} is corrupt: the checksum of its contents does not match the one "
-                         f"written with them. Save the model again or fetch an intact copy.")
-    try:
-        if state["kind"] == "FactorRecommender":
-            return load_factors(state)
-        return _rebuild(state, device)
-    except ValueError as exc:  # names what is wrong, e.g. a component that is not registered
-        raise ValueError(f"Cannot load {path!r}: {exc}") from exc
-    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError) as exc:
-        raise ValueError(f"Cannot load {path!r}: it is corrupt or not a cdgraph model ({type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:200]}). Save the model again or fetch an "
-                         f"intact copy.") from exc
-
-
-def _rebuild(state: dict[str, Any], device: str) -> CrossDomainRecommender:
-    """The fitted :class:`CrossDomainRecommender` of a checked :meth:`~CrossDomainRecommender.save` state."""
-    cfg = state["config"]
-    model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
-    user_ids = _ids_in(state["user_ids"], "user")
-    item_ids = {d: _ids_in(state["item_ids"][d], "item") for d in state["domains"]}
-    frames = {d: pd.DataFrame({"user": e[0].numpy(), "item": e[1].numpy()}) for d, e in state["edges"].items()}
-    data = CrossDomainData(frames, user_ids, item_ids, name=state.get("name"))
-    empty = pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
-    split = Split(data, cfg["target"], frames, empty, empty.copy(), kind="loaded")
-    model._build(split, seed=0)
-    model.network_.load_state_dict(state["state_dict"])
-    model.network_.eval()
-    return model

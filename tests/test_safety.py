@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import model as model_module
+from cdgraph import model_file as model_module
 from cdgraph.nn import register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
 from cdgraph.split import leave_one_out

@@ -134,7 +134,7 @@ def evaluate(model, split, config: dict[str, Any], protocols: tuple[str, ...] = 
 
 def load_fitted(run_dir: Path, config: dict[str, Any], split=None):
     """The run's model: ``model.pt`` for graph models, a refit for popularity (exact, no training)."""
-    from ..model import load_model
+    from ..model_file import load_model
 
     if config["model"]["name"] == "pop":
         split = split if split is not None else make_split(config, load_data(config))

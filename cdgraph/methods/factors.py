@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..data import CrossDomainData
-from ..model import _digest, _ids_in, _ids_out, atomic_save
+from ..model_file import ids_in, ids_out, write_model_file
 from ..nn.scorers import dot_candidates
 from ..recommender import Recommender
 
@@ -43,13 +43,12 @@ class FactorRecommender(Recommender):
         data = self.data_
         state = {"format": FACTORS_FORMAT, "kind": "FactorRecommender", "method": type(self).__name__,
                  "target": self.target, "domains": data.domains, "name": data.name,
-                 "user_ids": _ids_out(data.user_ids),
-                 "item_ids": {d: _ids_out(data.item_ids[d]) for d in data.domains},
+                 "user_ids": ids_out(data.user_ids),
+                 "item_ids": {d: ids_out(data.item_ids[d]) for d in data.domains},
                  "state_dict": {"users": self.users_.detach().cpu().contiguous(),
                                 "items": self.items_.detach().cpu().contiguous()},
                  "edges": {self.target: torch.from_numpy(self._seen[["user", "item"]].to_numpy(np.int64).T.copy())}}
-        state["sha256"] = _digest(state)
-        atomic_save(state, path)
+        write_model_file(state, path)
 
 
 def active(split, domains) -> np.ndarray:
@@ -64,8 +63,8 @@ def load_factors(state: dict[str, Any]) -> FactorRecommender:
     """The :class:`FactorRecommender` of a ``FactorRecommender.save`` state that
     :func:`cdgraph.load_model` has checked (format and checksum)."""
     target = state["target"]
-    user_ids = _ids_in(state["user_ids"], "user")
-    item_ids = {d: _ids_in(state["item_ids"][d], "item") for d in state["domains"]}
+    user_ids = ids_in(state["user_ids"], "user")
+    item_ids = {d: ids_in(state["item_ids"][d], "item") for d in state["domains"]}
     seen = state["edges"][target]
     frames = {d: pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
               for d in state["domains"]}

@@ -222,7 +222,6 @@ class PTUPCDR(FactorRecommender):
         optim = torch.optim.Adam(bridge.parameters(), lr=meta_lr, weight_decay=self.meta_l2)
         self.source_ = source
         self._remember(split)
-        validate = None
         if len(split.valid) and patience is not None:
             metric = options.get("valid_metric", "NDCG@10")
             check = self._validator(split, metric, options.get("valid_protocol"),
@@ -232,6 +231,8 @@ class PTUPCDR(FactorRecommender):
             def validate() -> float:
                 self.users_ = self._bridged(bridge, valid_users)
                 return float(check()[metric])
+        else:
+            validate = None
 
         history, best, best_state, best_epoch, waited = [], -np.inf, None, meta_epochs, 0
         for epoch in range(1, meta_epochs + 1):

@@ -172,7 +172,7 @@ def test_gadtcdr_trains_and_beats_untrained_and_popularity(split, tmp_path):
     w = trained.network_.fusion.weights(users)
     assert not torch.allclose(w, torch.full_like(w, 0.5))  # the attention learned
     # the fusion's activity mask is rebuilt from the saved graph ("mlp" cannot be saved:
-    # cdgraph.model._digest fails on its 0-dim parameter, so this round trip uses "dot")
+    # cdgraph.model_file._digest fails on its 0-dim parameter, so this round trip uses "dot")
     dot = gadtcdr("tgt", dim=16, scorer="dot").fit(split, **dict(FIT, epochs=2))
     dot.save(tmp_path / "gadtcdr.pt")
     assert torch.equal(cdgraph.load_model(tmp_path / "gadtcdr.pt").score_users(users), dot.score_users(users))
