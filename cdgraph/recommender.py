@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .data import CrossDomainData, _as_list
+from .data import CrossDomainData, as_list
 from .evaluate import draw_negatives, evaluate_scores
 from .split import Split
 from .training import check_options
@@ -115,7 +115,7 @@ class Recommender:
             raise ValueError(f"k must be a positive integer, got {k!r}.")
         if unknown not in ("raise", "skip"):
             raise ValueError(f"unknown must be 'raise' or 'skip', got {unknown!r}.")
-        raw = _as_list(users)
+        raw = as_list(users)
         idx = data.user_index(raw, missing="mark" if unknown == "skip" else "raise")
         keep = idx >= 0
         raw = [r for r, ok in zip(raw, keep) if ok]
