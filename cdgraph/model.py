@@ -15,7 +15,7 @@ from .network import LOSSES, Network, context_from_split
 from .nn.base import GraphContext
 from .recommender import Recommender, valid_protocol as resolve_protocol
 from .split import Split
-from .training import (TrainConfig, _distributed, check_fingerprint, check_options, check_train_config,
+from .training import (TrainConfig, distributed, check_fingerprint, check_options, check_train_config,
                        data_fingerprint, train)
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ class CrossDomainRecommender(Recommender):
             log.warning("source_weight='auto' needs validation interactions and this split has none; "
                         "training with source_weight=1.0 (pass a number to choose).")
             return 1.0, None
-        keep = options["epochs"] % options["eval_every"] == 0 and _distributed()[1] == 1
+        keep = options["epochs"] % options["eval_every"] == 0 and distributed()[1] == 1
         scores: dict[float, float] = {}
         best, best_state = None, None
         for weight in self.source_weights:

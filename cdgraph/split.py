@@ -127,7 +127,7 @@ def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str, fixe
                  cold_users=np.empty(0, np.int64) if cold is None else cold, kind=kind, info=info)
 
 
-def _order_within_users(users: np.ndarray, rng: np.random.Generator,
+def order_within_users(users: np.ndarray, rng: np.random.Generator,
                         time: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rank of each row within its user (0 = last: the latest by ``time``, or last in a
     seeded random order; time ties are broken at random) and the user's row count.
@@ -158,7 +158,7 @@ def _order_within_users(users: np.ndarray, rng: np.random.Generator,
     return from_end, sizes[users]
 
 
-def _rng(seed: Any) -> np.random.Generator:
+def seeded_rng(seed: Any) -> np.random.Generator:
     """A generator for ``seed`` (a non-negative integer, or None for fresh entropy)."""
     if isinstance(seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
         return np.random.default_rng(seed)
@@ -193,7 +193,7 @@ def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool
     """
     users = _target_users(data, target)
     time = data._inter[target]["time"].to_numpy() if "time" in data._inter[target] else None
-    from_end, count = _order_within_users(users, _rng(seed), time)
+    from_end, count = order_within_users(users, seeded_rng(seed), time)
     eligible = count >= (3 if valid else 2)
     label = np.zeros(len(users), np.int8)
     label[eligible & (from_end == 0)] = 2
@@ -223,7 +223,7 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
         raise ValueError(f"ratio split needs 0 < train <= 1, 0 <= valid and train + valid <= 1; "
                          f"got train={train}, valid={valid}.")
     users = _target_users(data, target)
-    from_end, count = _order_within_users(users, _rng(seed))
+    from_end, count = order_within_users(users, seeded_rng(seed))
     n_train = np.maximum(1, np.floor(count * train + 1e-9)).astype(np.int64)
     n_valid = np.minimum(np.floor(count * valid + 1e-9).astype(np.int64), count - n_train)
     pos = count - 1 - from_end
@@ -265,7 +265,7 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
     if n_cold == 0:
         raise ValueError(f"cold_start on {target!r}: {len(shared)} shared users and fraction "
                          f"{fraction} make no cold user; raise the fraction.")
-    cold = _rng(seed).permutation(shared)[:n_cold]
+    cold = seeded_rng(seed).permutation(shared)[:n_cold]
     valid_users, test_users = np.sort(cold[:n_cold // 2]), np.sort(cold[n_cold // 2:])
     label = np.zeros(len(users), np.int8)
     label[np.isin(users, valid_users)] = 1
@@ -296,7 +296,7 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
             validation rows (shipped or carved) while ``valid_from_train`` is True.
     """
     data.check_domain(target)
-    rng = _rng(seed)
+    rng = seeded_rng(seed)
     if not data.has_split:
         raise ValueError(f"predefined split of {target!r}: dataset {data.name or '(unnamed)'} has no "
                          f"split column. Build it with CrossDomainData.from_frames(..., split=<column "
@@ -309,7 +309,7 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     if valid_from_train and not (label == 1).any():
         rows = np.flatnonzero(label == 0)
         time = frame["time"].to_numpy()[rows] if "time" in frame else None
-        from_end, count = _order_within_users(frame["user"].to_numpy()[rows], rng, time)
+        from_end, count = order_within_users(frame["user"].to_numpy()[rows], rng, time)
         label[rows[(count >= 2) & (from_end == 0)]] = 1
         carved = True
     labels = f"the {target!r} rows of the split column hold no {{!r}} label"

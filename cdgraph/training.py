@@ -171,7 +171,7 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
         domains = network.encoder.sampled_domains(ctx)
         sampler = NeighborSampler({d: ctx.edges[d] for d in domains}, ctx.num_users,
                                   ctx.num_items, list(cfg.neighbors), ctx.device)
-    rank, world = _distributed()
+    rank, world = distributed()
     module: torch.nn.Module = network
     if world > 1:  # data parallel: every rank draws the same batch and trains on its shard
         module = DistributedDataParallel(network, find_unused_parameters=True, broadcast_buffers=False)
@@ -264,7 +264,7 @@ def train(network: Network, ctx: GraphContext, split: Split, cfg: TrainConfig,
     return frame
 
 
-def _distributed() -> tuple[int, int]:
+def distributed() -> tuple[int, int]:
     """``(rank, world size)`` of an initialised ``torch.distributed`` process group, else ``(0, 1)``."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()

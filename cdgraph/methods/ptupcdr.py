@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..sampling import PositiveSet
-from ..split import Split, _order_within_users, _rng
+from ..split import Split, order_within_users, seeded_rng
 from ..training import check_options
 from .emcdr import EMCDR
 from .factors import FactorRecommender, active
@@ -142,7 +142,7 @@ class PTUPCDR(FactorRecommender):
         users = frame["user"].to_numpy(np.int64)
         items = frame["item"].to_numpy(np.int64)
         time = frame["time"].to_numpy() if "time" in frame else None
-        from_end, count = _order_within_users(users, _rng(seed), time)
+        from_end, count = order_within_users(users, seeded_rng(seed), time)
         keep = from_end < self.history
         width = max(1, int(min(self.history, count.max() if len(count) else 1)))
         table = torch.full((split.data.num_users, width), -1, dtype=torch.long)
