@@ -331,6 +331,7 @@ MISTAKES = [
     ([*OWN_FILES, "--valid-metric", "NDGC@10"], "NDGC@10"),
     ([*OWN_FILES, "--config", "bad-encoder.toml"], "'view'"),
     ([*OWN_FILES, "--model", "graph-mix", "--scorer", "mlp"], "graph-mix"),
+    ([*OWN_FILES, "--epochz", "1"], "cdgraph train: error: unrecognized arguments: --epochz 1"),
     (["compare", *OWN_FILES[1:], "--models", "pop", "--metric", "NDGC@10"], "NDGC@10"),
     (["evaluate", "no-such-run"], "no-such-run"),
     (["recommend", ".", "--user", "1"], "not a run directory"),

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "evaluate, compare, recommend and export from the shell.")
     _verbose(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    parser.commands = sub.choices  # the parser of each command, by name
 
     p = sub.add_parser("datasets", help="list the public datasets (info, download)",
                        description="List the public datasets, show one, or download one.")
@@ -232,7 +233,9 @@ def _setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command's own parser, whose usage line then shows its options
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     verbose = bool(getattr(args, "verbose", False))
     _setup_logging(verbose)
     if args.command is None:
