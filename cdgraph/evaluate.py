@@ -30,15 +30,24 @@ def metric_names(protocol: str, k: int | Sequence[int] = (5, 10, 20)) -> list[st
     return [*_ONCE[protocol], *(f"{m}@{c}" for m in _AT_K[protocol] for c in ks)]
 
 
-def check_metric(metric: str, protocol: str, k: int | Sequence[int] | None = None) -> None:
+def check_metric(metric: str, protocol: str, k: int | Sequence[int] | None = None,
+                 groups: bool = False) -> None:
     """Raise a ValueError unless ``protocol`` reports ``metric`` (at one of the cut-offs ``k``;
-    with ``k=None`` at any cut-off, as model selection adds the metric's own)."""
+    with ``k=None`` at any cut-off, as model selection adds the metric's own). With
+    ``groups`` (a split with cold users) the ``cold/`` and ``warm/`` copies count too."""
+    asked = metric
+    group, _, plain = metric.rpartition("/")
+    if group:
+        if group not in ("cold", "warm") or not groups:
+            raise ValueError(f"Metric {metric!r}: only a split with cold users reports 'cold/' and "
+                             f"'warm/' metrics{'' if groups else ', and this one has none'}.")
+        metric = plain
     at = metric.rsplit("@", 1)
     ks = k if k is not None else ([int(at[1])] if len(at) == 2 and at[1].isdigit() and int(at[1]) > 0 else 10)
     names = metric_names(protocol, ks)
     if metric not in names:
         shown = names if k is not None else metric_names(protocol, 10)
-        raise ValueError(f"Metric {metric!r} is not reported by the {protocol!r} protocol"
+        raise ValueError(f"Metric {asked!r} is not reported by the {protocol!r} protocol"
                          f"{'' if k is None else f' at k={list(check_ks(k))}'}; use one of {shown}"
                          f"{'' if k is not None else ' (any cut-off K for the @K ones)'}.")
 
@@ -156,7 +165,8 @@ def _warn_if_fewer(split: Split, on: str, num_negatives: int) -> None:
     if short.any():
         warnings.warn(f"{int(short.sum())} of {len(avail)} {on} interactions of the target {split.target!r} "
                       f"are ranked against fewer than {num_negatives} sampled negatives (as few as "
-                      f"{int(avail.min())}): the target has only {len(np.unique(split.train[split.target]['item']))} "
-                      f"items with training interactions. Their metrics are higher than under a full "
-                      f"1 + {num_negatives} protocol; lower num_negatives, or use protocol='full'.",
-                      stacklevel=3)
+                      f"{int(avail.min())}): of the target's "
+                      f"{len(np.unique(split.train[split.target]['item']))} items with training "
+                      f"interactions, those users' own training items and the held-out item are "
+                      f"not negatives. Their metrics are higher than under a full 1 + {num_negatives} "
+                      f"protocol; lower num_negatives, or use protocol='full'.", stacklevel=3)

@@ -15,6 +15,7 @@ atomically (:func:`atomic_save`), so a failed save leaves the old file as it was
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,8 @@ def _digest(state: dict[str, Any]) -> str:
             h.update(f"{key}:dict:{len(value)}\0".encode())
             for k in sorted(value, key=str):
                 feed(f"{key}/{k}", value[k])
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            h.update(f"{key}:strs:{len(value)}\0{json.dumps(value)}\0".encode())  # string ids, at once
         elif isinstance(value, (list, tuple)):
             h.update(f"{key}:list:{len(value)}\0".encode())
             for i, item in enumerate(value):

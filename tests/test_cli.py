@@ -331,6 +331,9 @@ MISTAKES = [
     ([*OWN_FILES, "--valid-metric", "NDGC@10"], "NDGC@10"),
     ([*OWN_FILES, "--config", "bad-encoder.toml"], "'view'"),
     ([*OWN_FILES, "--model", "graph-mix", "--scorer", "mlp"], "graph-mix"),
+    (["compare", *OWN_FILES[1:], "--models", "pop", "graph-mix", "--scorer", "mlp"], "graph-mix"),
+    ([*OWN_FILES[:-1], "cold_start", "--valid-metric", "cold/NDGC@10"], "cold/NDGC@10"),
+    ([*OWN_FILES, "--valid-metric", "cold/NDCG@10"], "this one has none"),
     ([*OWN_FILES, "--epochz", "1"], "cdgraph train: error: unrecognized arguments: --epochz 1"),
     (["compare", *OWN_FILES[1:], "--models", "pop", "--metric", "NDGC@10"], "NDGC@10"),
     (["evaluate", "no-such-run"], "no-such-run"),
@@ -407,3 +410,16 @@ def test_concurrent_trains_into_one_out_folder_never_collide(mirror, tmp_path):
         assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".tmp")]
     seeds = {tomllib.loads((folder / "config.toml").read_text())["train"]["seed"] for folder in runs}
     assert seeds == {0, 1}
+
+
+def test_a_split_the_data_cannot_give_names_a_command_line_remedy():
+    from cdgraph.cli import pipeline
+    from cdgraph.cli.config import CLIError
+    from cdgraph.datasets import synthetic
+
+    sparse = synthetic(num_users=100, items_per_domain=50, interactions_per_domain=300, seed=0)
+    config = {"data": {"split": "ratio", "target": sparse.domains[-1], "split_seed": 0}}
+    with pytest.raises(CLIError, match=r"valid part is empty.*choose another --split"):
+        pipeline.make_split(config, sparse)
+    config["data"]["split"] = "leave_one_out"
+    assert len(pipeline.make_split(config, sparse).valid)

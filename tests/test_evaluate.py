@@ -75,3 +75,12 @@ def test_a_split_of_other_data_with_the_same_sizes_is_refused(small):
     assert other.data.num_users == fitted_on.data.num_users  # the sizes alone cannot tell
     with pytest.raises(ValueError, match="user or '.*' item ids differ"):
         model.evaluate(other)
+
+
+def test_cold_and_warm_copies_count_on_a_split_with_cold_users():
+    check_metric("cold/NDCG@10", "sampled", groups=True)
+    check_metric("warm/Recall@20", "full", (10, 20), groups=True)
+    with pytest.raises(ValueError, match="this one has none"):
+        check_metric("cold/NDCG@10", "sampled")
+    with pytest.raises(ValueError, match="'cold/NDGC@10' is not reported"):
+        check_metric("cold/NDGC@10", "sampled", groups=True)

@@ -301,9 +301,6 @@ def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[st
         model.setdefault("layers", defaults["layers"])
     if model["name"] in GRAPH_MODELS:
         _check_components(model)
-    if model["name"] == "graph-mix" and model["scorer"] != "dot":
-        raise CLIError(f"graph-mix mixes inner-product scores: its scorer must be 'dot', got "
-                       f"{model['scorer']!r} (--scorer).")
     if not compare and model["name"] in FIXED_SOURCE_WEIGHT and "source_weight" in train:
         raise CLIError(f"--source-weight does not apply to {model['name']!r}, which trains on the "
                        f"target domain only; use --model cdgraph, graph-mix or lightgcn-joint.")

@@ -33,7 +33,11 @@ def make_split(config: dict[str, Any], data):
     kind, target, seed = config["data"]["split"], config["data"]["target"], config["data"]["split_seed"]
     if kind == "predefined":
         return split.predefined(data, target, seed=seed)
-    return getattr(split, kind)(data, target, seed=seed)
+    try:
+        return getattr(split, kind)(data, target, seed=seed)
+    except ValueError as exc:  # its advice names library arguments the command line does not have
+        raise CLIError(f"{exc} The command line uses {kind}'s default shares; choose another "
+                       f"--split, or call cdgraph.split.{kind} from Python with your own.") from None
 
 
 def build_model(config: dict[str, Any], name: str | None = None):
@@ -46,6 +50,9 @@ def build_model(config: dict[str, Any], name: str | None = None):
 
     model = _new_model(config, name)
     graph = CrossDomainRecommender(model.target, **model.options) if isinstance(model, GraphMix) else model
+    if isinstance(model, GraphMix) and not _is_dot(graph.scorer):
+        raise CLIError(f"graph-mix mixes inner-product scores: its scorer must be 'dot', got "
+                       f"{graph.scorer!r} (--scorer).")
     if isinstance(graph, CrossDomainRecommender):
         try:
             check_components(graph.encoder, graph.fusion, graph.scorer, graph.alignment, graph.dim,
@@ -53,6 +60,14 @@ def build_model(config: dict[str, Any], name: str | None = None):
         except (TypeError, ValueError) as exc:
             raise CLIError(f"[model] of model {name or config['model']['name']!r}: {exc}") from None
     return model
+
+
+def _is_dot(scorer) -> bool:
+    """Whether ``scorer`` (a registered name, as the command line gives it) is the inner product."""
+    from ..nn.base import SCORERS
+    from ..nn.scorers import DotScorer
+
+    return SCORERS.get(scorer) is DotScorer
 
 
 def _new_model(config: dict[str, Any], name: str | None = None):

@@ -88,7 +88,8 @@ def train(args: argparse.Namespace) -> int:
     data = pipeline.load_data(config)
     split = pipeline.make_split(config, data)
     try:  # before the run directory exists: the metric that selects the model
-        check_metric(config["train"]["valid_metric"], valid_protocol(split)[0])
+        check_metric(config["train"]["valid_metric"], valid_protocol(split)[0],
+                     groups=len(split.cold_users) > 0)
     except ValueError as exc:
         raise CLIError(f"valid_metric: {exc}") from None
     model = pipeline.build_model(config)
@@ -130,7 +131,7 @@ def compare(args: argparse.Namespace) -> int:
     metric = args.metric or config["train"]["valid_metric"]
     models, seeds = config["compare"]["models"], config["compare"]["seeds"]
     try:  # mistakes before any training
-        check_metric(metric, protocol, config["evaluate"]["k"])
+        check_metric(metric, protocol, config["evaluate"]["k"], groups=len(split.cold_users) > 0)
     except ValueError as exc:
         raise CLIError(f"--metric: {exc}") from None
     built = {name: pipeline.build_model(config, name) for name in models}

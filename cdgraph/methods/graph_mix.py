@@ -11,6 +11,7 @@ from torch import Tensor
 
 from .. import baselines
 from ..model import CrossDomainRecommender
+from ..nn.base import SCORERS
 from ..nn.scorers import DotScorer
 from ..split import Split
 from .factors import FactorRecommender, active
@@ -121,7 +122,8 @@ class GraphMix(FactorRecommender):
         ``cold_simulation``).
         """
         graph = CrossDomainRecommender(self.target, **self.options)
-        if not isinstance(graph.scorer, DotScorer) and graph.scorer != "dot":
+        scorer = SCORERS.get(graph.scorer) if isinstance(graph.scorer, str) else graph.scorer
+        if not (scorer is DotScorer or isinstance(scorer, DotScorer)):
             raise ValueError(f"GraphMix mixes inner-product scores; the graph model's scorer must be "
                              f"'dot', got {graph.scorer!r}.")
         graph.fit(split, epochs=epochs, seed=seed, **options)
