@@ -77,10 +77,10 @@ class GridConfig:
                 raise ValueError(f"task_epochs: {exc}") from None
             if not _count(epochs, 1):
                 raise ValueError(f"task_epochs: {task} must be a positive integer, got {epochs!r}.")
-        unknown = sorted(set(self.fit) - _fit_options(self.methods))
-        if unknown:
-            raise ValueError(f"Unknown option(s) {unknown} in [benchmark.fit]: no method of the grid "
-                             f"takes them; known: {sorted(_fit_options(self.methods))}.")
+        known = _fit_options(self.methods)
+        if set(self.fit) - known:
+            raise ValueError(f"Unknown option(s) {sorted(set(self.fit) - known)} in [benchmark.fit]: no "
+                             f"method of the grid takes them; known: {sorted(known)}.")
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "GridConfig":
@@ -114,10 +114,10 @@ def _fit_options(methods: list[str]) -> set[str]:
     the methods that take ``**options`` pass them) names, less those :func:`run_one` sets."""
     import inspect
 
-    from ..model import CrossDomainRecommender
-    fits = [CrossDomainRecommender.fit] + [type(make_method(m, "target")).fit for m in methods]
-    names = {p.name for fit in fits for p in inspect.signature(fit).parameters.values()
-             if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD}
+    from ..baselines import SHARED_FIT_OPTIONS
+    fits = [type(make_method(m, "target")).fit for m in methods]
+    names = SHARED_FIT_OPTIONS.union(p.name for fit in fits for p in inspect.signature(fit).parameters.values()
+                                     if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD)
     return names - {"self", "split", "epochs", "seed", "valid_protocol", "num_negatives", "progress"}
 
 

@@ -43,14 +43,14 @@ def make_split(config: dict[str, Any], data):
 def build_model(config: dict[str, Any], name: str | None = None):
     """A new, unfitted model as ``[model]`` describes it (``name`` overrides the model); its
     components and their options are checked here, before any run directory or training."""
-    from ..network import check_components
-
     from ..methods import GraphMix
+    from ..methods.graph_mix import scores_by_inner_product
     from ..model import CrossDomainRecommender
+    from ..network import check_components
 
     model = _new_model(config, name)
     graph = CrossDomainRecommender(model.target, **model.options) if isinstance(model, GraphMix) else model
-    if isinstance(model, GraphMix) and not _is_dot(graph.scorer):
+    if isinstance(model, GraphMix) and not scores_by_inner_product(graph.scorer):
         raise CLIError(f"graph-mix mixes inner-product scores: its scorer must be 'dot', got "
                        f"{graph.scorer!r} (--scorer).")
     if isinstance(graph, CrossDomainRecommender):
@@ -60,14 +60,6 @@ def build_model(config: dict[str, Any], name: str | None = None):
         except (TypeError, ValueError) as exc:
             raise CLIError(f"[model] of model {name or config['model']['name']!r}: {exc}") from None
     return model
-
-
-def _is_dot(scorer) -> bool:
-    """Whether ``scorer`` (a registered name, as the command line gives it) is the inner product."""
-    from ..nn.base import SCORERS
-    from ..nn.scorers import DotScorer
-
-    return SCORERS.get(scorer) is DotScorer
 
 
 def _new_model(config: dict[str, Any], name: str | None = None):

@@ -122,8 +122,7 @@ class GraphMix(FactorRecommender):
         ``cold_simulation``).
         """
         graph = CrossDomainRecommender(self.target, **self.options)
-        scorer = SCORERS.get(graph.scorer) if isinstance(graph.scorer, str) else graph.scorer
-        if not (scorer is DotScorer or isinstance(scorer, DotScorer)):
+        if not scores_by_inner_product(graph.scorer):
             raise ValueError(f"GraphMix mixes inner-product scores; the graph model's scorer must be "
                              f"'dot', got {graph.scorer!r}.")
         graph.fit(split, epochs=epochs, seed=seed, **options)
@@ -169,6 +168,13 @@ class GraphMix(FactorRecommender):
         self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
         self.users_ = mix(list(chosen.values()))
         return self
+
+
+def scores_by_inner_product(scorer: Any) -> bool:
+    """Whether ``scorer`` (a registered name, a class or an object) is :class:`DotScorer`,
+    whose scores GraphMix can mix."""
+    scorer = SCORERS.get(scorer) if isinstance(scorer, str) else scorer
+    return scorer is DotScorer or isinstance(scorer, DotScorer)
 
 
 def _mixer(users: list[Tensor], masks: list[Tensor]) -> Callable[[list[float]], Tensor]:
