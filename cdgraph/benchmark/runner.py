@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from .. import datasets, split as splits
+from ..allocator import keep_freed_memory
 from ..atomic import atomic_write
 from ..methods import make_method
 from . import report
@@ -273,6 +274,7 @@ def _start_worker(threads: int, parent: int, modules: list[str]) -> None:
     import threading
 
     import torch
+    keep_freed_memory()
     torch.set_num_threads(threads)
     for module in modules:
         importlib.import_module(module)
@@ -310,9 +312,14 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     registered in the script itself must be registered at its top level (the workers
     run it as ``__mp_main__``, not as ``__main__``). If a run fails, no further run starts;
     the runs under way finish and are written, then the error is raised, naming the run.
+
+    This process and the workers keep freed memory for reuse
+    (:func:`cdgraph.allocator.keep_freed_memory`), which saves page faults (metrics may
+    change in the last float digits); ``CDGRAPH_KEEP_FREED_MEMORY=0`` turns that off.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}.")
+    keep_freed_memory()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", lambda fh: fh.write(json.dumps(asdict(config), indent=1).encode()))
