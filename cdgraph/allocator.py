@@ -48,11 +48,11 @@ def keep_freed_memory(trim_threshold: int = 1 << 30, top_pad: int = 64 << 20) ->
         glibc (e.g. musl, whose ``mallopt`` does nothing), or when ``CDGRAPH_KEEP_FREED_MEMORY``
         is ``"0"``.
     """
-    if os.environ.get(ENV, "1").strip() == "0" or not sys.platform.startswith("linux"):
-        return False
     for value, name in ((trim_threshold, "trim_threshold"), (top_pad, "top_pad")):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 31:
             raise ValueError(f"{name} must be an integer number of bytes in [0, 2**31), got {value!r}.")
+    if os.environ.get(ENV, "1").strip() == "0" or not sys.platform.startswith("linux"):
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library the process already runs on
     except (OSError, AttributeError):
