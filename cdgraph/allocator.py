@@ -5,7 +5,7 @@ tables, and the logits of the ``graph-contrastive`` loss (4,096 x 4,096 floats, 
 times a step). glibc hands a block above its mmap threshold back to the kernel as soon as it
 is freed, and trims the free top of its heap beyond a threshold, so the next step's block
 comes back as fresh pages that the kernel must fault in and zero. On this project's 2-core
-machine a ``graph-contrastive`` process spent 54 s in the kernel so during a 74 s fit
+machine a ``graph-contrastive`` process spent 59 s in the kernel so during a 79 s fit
 (``benchmarks/bench_allocator.py``). :func:`keep_freed_memory` tells glibc to
 serve every block from its heap and to keep up to ``trim_threshold`` bytes of free heap: the
 next step reuses the same pages. What is computed is unchanged, but arrays start at other
