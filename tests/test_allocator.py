@@ -9,7 +9,8 @@ import pytest
 from cdgraph import allocator
 
 # Allocates, fills and frees a 64 MiB tensor six times; prints the minor page faults of
-# the last three rounds (the first ones may still grow the heap). Runs in a fresh process: the allocator settings are process-wide.
+# the last three rounds (the first ones may still grow the heap). Runs in a fresh process:
+# the allocator settings are process-wide.
 PROBE = """
 import json, resource, sys
 import torch
