@@ -3,7 +3,7 @@
 Each cell (task, method, a few epochs, seed 0) runs through ``cdgraph benchmark`` twice, one
 run after the other in one go, each in a fresh process: once with ``CDGRAPH_KEEP_FREED_MEMORY=0``
 (glibc's defaults: freed large blocks go back to the kernel) and once as the command runs by
-default (:func:`cdgraph.allocator.keep_freed_memory`: freed memory is kept for reuse). Reports
+default (:func:`cdgraph.train.allocator.keep_freed_memory`: freed memory is kept for reuse). Reports
 the fit seconds and their ratio, the kernel (system) CPU seconds, the peak resident memory, and
 the largest difference of any metric between the two runs.
 
@@ -20,8 +20,8 @@ import tempfile
 
 import pandas as pd
 
-from cdgraph.allocator import ENV
-from cdgraph.atomic import atomic_write_text
+from cdgraph.train.allocator import ENV
+from cdgraph.io.atomic import atomic_write_text
 from cdgraph.cli.report import markdown_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))

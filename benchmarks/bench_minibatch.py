@@ -5,7 +5,7 @@ Each case runs in a fresh process so that its peak RSS (``VmHWM``) is its own:
 * ``10m``: the 10M-interaction synthetic graph of ``bench_speed.py`` (500k users,
   2 x 250k items, 2 x 5M interactions): one full mini-batch training epoch, timed,
   with peak RSS, and the full-batch memory estimate for the same model
-  (:func:`cdgraph.memory.estimate_full_batch`) next to it;
+  (:func:`cdgraph.train.memory.estimate_full_batch`) next to it;
 * ``1m``: the same at 1M interactions, where full-batch training is also run for one
   epoch, so that its measured peak can be set against the estimate;
 * ``sport-cloth``: quality on a real pair: full-batch and mini-batch LightGCN (joint
@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from cdgraph.atomic import atomic_write_text
+from cdgraph.io.atomic import atomic_write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYNTHETIC = {"1m": (50_000, 25_000, 500_000), "10m": (500_000, 250_000, 5_000_000)}
@@ -55,17 +55,17 @@ def run_case(case: str, mode: str, epochs: int, root: str | None) -> dict:
     torch.set_num_threads(1)
     import cdgraph
     from cdgraph import datasets
-    from cdgraph.memory import estimate_full_batch
+    from cdgraph.train.memory import estimate_full_batch
 
     started = time.perf_counter()
     if case in SYNTHETIC:
         users, items, per_domain = SYNTHETIC[case]
         data = datasets.synthetic(num_users=users, items_per_domain=items,
                                   interactions_per_domain=per_domain, seed=0)
-        split = cdgraph.split.leave_one_out(data, "b", seed=0, valid=False)
+        split = cdgraph.data.split.leave_one_out(data, "b", seed=0, valid=False)
     else:
         data = datasets.load("amazon-sport-cloth", root=root, download=False)
-        split = cdgraph.split.predefined(data, "cloth")
+        split = cdgraph.data.split.predefined(data, "cloth")
     load_s = time.perf_counter() - started
     model = cdgraph.CrossDomainRecommender(split.target, layers=LAYERS, dim=DIM, source_weight=1.0)
     rss_before = _status_mib("VmRSS")
@@ -137,7 +137,7 @@ def main() -> None:
               f"fixed source weight 1; mini-batch mode samples fanouts {FANOUTS} per hop "
               f"(`fit(..., neighbors={FANOUTS})`). Peak RSS is the process's `VmHWM` from the start of "
               f"`fit` (data loaded before); growth = peak minus RSS before `fit`. The full-batch estimate is "
-              f"`cdgraph.memory.estimate_full_batch` for the same model, the number `fit` checks against "
+              f"`cdgraph.train.memory.estimate_full_batch` for the same model, the number `fit` checks against "
               f"free memory before full-batch training. Made by `python benchmarks/bench_minibatch.py`.\n\n")
     md = header + table(rows) + "\n"
     atomic_write_text(args.out + ".md", md)

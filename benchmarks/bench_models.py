@@ -23,8 +23,9 @@ import pandas as pd
 import torch
 
 import cdgraph
-from cdgraph import baselines, datasets
-from cdgraph.metrics import paired_test
+from cdgraph.models import baselines
+from cdgraph import datasets
+from cdgraph.evaluation import paired_test
 
 TASKS: dict[str, dict[str, Any]] = {
     "sport-cloth": {"dataset": "amazon-sport-cloth", "target": "cloth", "split": "predefined",
@@ -37,7 +38,7 @@ TASKS: dict[str, dict[str, Any]] = {
                     "num_negatives": 99},
 }
 
-#: name -> (constructor keyword arguments, extra fit options); baselines come from cdgraph.baselines.
+#: name -> (constructor keyword arguments, extra fit options); baselines come from cdgraph.models.baselines.
 MODELS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cdgraph": ({}, {}),  # the default CrossDomainRecommender
     "bitgcf": ({"encoder": "bitgcf", "fusion": "attention", "layers": 3}, {"source_weight": 1.0}),
@@ -56,7 +57,7 @@ def build(name: str, target: str) -> tuple[Any, dict[str, Any]]:
 def run_one(task: str, name: str, seed: int, epochs: int, root: str | None) -> dict[str, Any]:
     spec = TASKS[task]
     data = datasets.load(spec["dataset"], root=root)
-    sp = getattr(cdgraph.split, spec["split"])(data, spec["target"], seed=0)
+    sp = getattr(cdgraph.data.split, spec["split"])(data, spec["target"], seed=0)
     model, fit = build(name, spec["target"])
     started = time.perf_counter()
     model.fit(sp, epochs=epochs, seed=seed, valid_protocol="sampled", lr=0.01, batch_size=8192,

@@ -11,13 +11,13 @@ batch and seed, by
   (``normalize=False`` and ``edge_weight``), the fastest ``edge_index`` use;
 * ``pyg_csr``: the same model on a normalised ``torch.sparse_csr`` adjacency
   (``normalize=False``): ``LGConv`` then calls ``torch.sparse.mm`` (no torch-sparse needed);
-* ``cdgraph``: the :class:`~cdgraph.network.Network` of ``CrossDomainRecommender`` with the
+* ``cdgraph``: the :class:`~cdgraph.models.network.Network` of ``CrossDomainRecommender`` with the
   ``lightgcn`` encoder (``views="joint"``), ``Network.losses`` + backward + Adam.
 
 Every (graph, implementation) pair runs in a fresh subprocess with one torch thread, so
 its peak RSS is its own (``VmHWM`` reset after the graph is built, so the peak is that
 of training). Also measured: full-ranking evaluation of all test users
-(:func:`cdgraph.metrics.full.full_ranking`, dot scorer, train items masked) and the
+(:func:`cdgraph.evaluation.full.full_ranking`, dot scorer, train items masked) and the
 memory-bandwidth bound of one CSR sparse x dense product. Writes
 ``benchmarks/results/speed.json`` and ``speed.md``.
 
@@ -89,10 +89,10 @@ def _split(size: str, root: str):
         users, items, per_domain = SYNTHETIC[size]
         data = datasets.synthetic(num_users=users, items_per_domain=items,
                                   interactions_per_domain=per_domain, seed=0)
-        return cdgraph.split.leave_one_out(data, "b", seed=0, valid=False)
+        return cdgraph.data.split.leave_one_out(data, "b", seed=0, valid=False)
     name, target, kind = REAL[size]
     data = datasets.load(name, root=root, download=False)
-    return getattr(cdgraph.split, kind)(data, target)
+    return getattr(cdgraph.data.split, kind)(data, target)
 
 
 def _homogeneous(ctx) -> tuple[Any, dict[str, int], int]:
@@ -122,8 +122,8 @@ def _normalized(edge_index, n: int):
 def run_train(size: str, impl: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from cdgraph.network import Network, context_from_split
-    from cdgraph.training import Batches
+    from cdgraph.models.network import Network, context_from_split
+    from cdgraph.train.loop import Batches
 
     torch.set_num_threads(args.threads)
     out: dict[str, Any] = {"kind": "train", "size": size, "impl": impl, "threads": torch.get_num_threads()}
@@ -251,7 +251,7 @@ def _spmm_bound(ctx, args: argparse.Namespace) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- evaluation cases
 def _time_full_ranking(users, items, truth, exclude, chunk: int) -> dict[str, Any]:
-    from cdgraph.metrics.full import full_ranking
+    from cdgraph.evaluation.full import full_ranking
 
     start = time.perf_counter()
     frame = full_ranking(lambda u: users[u] @ items.T, items.size(0), truth[0], truth[1],
@@ -300,7 +300,7 @@ def _chunk_breakdown(users, items, exclude, chunk: int) -> dict[str, float]:
     """Seconds of each operation of one full-ranking chunk (median of 3), as ``full_ranking`` does them."""
     import torch
 
-    from cdgraph.metrics._pairs import PairIndex
+    from cdgraph.data.pairs import PairIndex
 
     index = PairIndex(exclude[0], exclude[1], items.size(0), "exclude")
     u = torch.arange(chunk)

@@ -20,7 +20,7 @@ import os
 
 import pandas as pd
 
-from cdgraph.atomic import atomic_write_text
+from cdgraph.io.atomic import atomic_write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = ["task", "method", "seed"]

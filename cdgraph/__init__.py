@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from . import baselines, datasets, graph, nn, split
-from .data import CrossDomainData
-from .model import CrossDomainRecommender, load_model
-from .registry import Registry
-from . import methods  # noqa: E402  (registers the published methods' components)
+from cdgraph import datasets, graph, nn
+from cdgraph.data import CrossDomainData, split
+from cdgraph.models import baselines
+from cdgraph.models.graph import CrossDomainRecommender, load_model
+from cdgraph.registry import Registry
+from cdgraph import models as methods  # noqa: E402  (registers the published methods' components)
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 
 import cdgraph
-from cdgraph import baselines, datasets
+from cdgraph.models import baselines
+from cdgraph import datasets
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
 
     data = datasets.load("amazon-sport-cloth", root=args.root)
     print(data.summary().to_string(), "\n")
-    split = cdgraph.split.predefined(data, target="cloth")
+    split = cdgraph.data.split.predefined(data, target="cloth")
     print(split, "\n")
 
     fit = dict(epochs=args.epochs, seed=args.seed)

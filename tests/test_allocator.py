@@ -1,4 +1,4 @@
-"""cdgraph.allocator: freed blocks are reused instead of faulted in again."""
+"""cdgraph.train.allocator: freed blocks are reused instead of faulted in again."""
 import json
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cdgraph import allocator
+from cdgraph.train import allocator
 
 # Allocates, fills and frees a 64 MiB tensor six times; prints the minor page faults of
 # the last three rounds (the first ones may still grow the heap). Runs in a fresh process:
@@ -14,7 +14,7 @@ from cdgraph import allocator
 PROBE = """
 import json, resource, sys
 import torch
-from cdgraph.allocator import keep_freed_memory
+from cdgraph.train.allocator import keep_freed_memory
 kept = keep_freed_memory() if sys.argv[1] == "keep" else False
 def round_trip():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cdgraph.benchmark import TASKS, GridConfig, estimate, run_grid
-from cdgraph.methods import make_method, register_method
+from cdgraph.models import make_method, register_method
 from tests.test_cli import PNG_MAGIC, cli
 
 #: Fake NDCG/MRR per method: cdgraph best, lightgcn-joint the best baseline, pop worst.
@@ -46,7 +46,7 @@ class WorkerRun:
         if (task, method, seed) == self.fail:
             raise ValueError("bad cell")
         time.sleep(self.sleep)
-        from cdgraph.methods import available_methods
+        from cdgraph.models import available_methods
         row = {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
         return {**row, "registered": method in available_methods()}
 
@@ -122,7 +122,7 @@ def test_parallel_workers_know_methods_registered_in_the_users_modules(tmp_path,
     plugin = tmp_path / "plugin"
     plugin.mkdir()
     (plugin / "my_cdr_plugin.py").write_text(
-        "from cdgraph.methods import make_method, register_method\n\n"
+        "from cdgraph.models import make_method, register_method\n\n"
         "@register_method('plugin-pop', overwrite=True)\n"
         "def plugin_pop(target, **options):\n    return make_method('pop', target)\n")
     monkeypatch.syspath_prepend(str(plugin))  # workers are spawned with the parent's sys.path

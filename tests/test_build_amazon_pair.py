@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cdgraph import CrossDomainData
-from cdgraph import split as splits
+from cdgraph.data import split as splits
 
 SCRIPT = Path(__file__).resolve().parents[1] / "datasets" / "build_amazon_pair.py"
 spec = importlib.util.spec_from_file_location("build_amazon_pair", SCRIPT)

@@ -202,7 +202,8 @@ def test_evaluate_reproduces_metrics_json(run, mirror):
 
 @pytest.mark.realdata
 def test_recommend_raw_ids_without_seen_items(run, mirror):
-    from cdgraph import datasets, split
+    from cdgraph import datasets
+    from cdgraph.data import split
 
     out = json.loads(ok(cli("recommend", run, "--user", "1", "--user", "2", "-k", "5", "--json", data=mirror)))
     assert [r["user"] for r in out] == [1, 2]

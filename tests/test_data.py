@@ -114,7 +114,7 @@ def test_duplicates_collapsed_keeping_latest(with_time: bool, caplog: pytest.Log
                       "rating": [1.0, 2.0, 3.0, 4.0, 5.0, 1.0, 3.0],
                       "ts": [50, 90, 10, 20, 5, 1, 70]})
     b = pd.DataFrame({"user": [1, 2], "item": [0, 0], "rating": [1.0, 1.0], "ts": [0, 0]})
-    with caplog.at_level(logging.INFO, logger="cdgraph.data"):
+    with caplog.at_level(logging.INFO, logger="cdgraph.data.interactions"):
         data = CrossDomainData.from_frames({"a": a, "b": b}, rating="rating",
                                            time="ts" if with_time else None)
     assert "'a': collapsed 3 duplicate" in caplog.text and "'b'" not in caplog.text

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from cdgraph import split as splits
+from cdgraph.data import split as splits
 from cdgraph.datasets import synthetic
-from cdgraph.evaluate import (PROTOCOLS, check_metric, draw_negatives, evaluate_scores, metric_names,
-                              negatives_available)
+from cdgraph.evaluation.protocols import (PROTOCOLS, check_metric, draw_negatives, evaluate_scores, metric_names, negatives_available)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,8 @@ def test_sampled_protocol_warns_when_the_catalogue_is_too_small(small):
 
 
 def test_a_split_of_other_data_with_the_same_sizes_is_refused(small):
-    from cdgraph import CrossDomainData, baselines
+    from cdgraph import CrossDomainData
+    from cdgraph.models import baselines
 
     frames = {d: small.data.interactions(d, raw=True) for d in small.data.domains}
     fitted_on = splits.leave_one_out(CrossDomainData.from_frames(frames), small.target, seed=0)

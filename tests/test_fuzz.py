@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import cdgraph
-from cdgraph import CrossDomainData, baselines
-from cdgraph.split import cold_start, leave_one_out, predefined, ratio
+from cdgraph import CrossDomainData
+from cdgraph.models import baselines
+from cdgraph.data.split import cold_start, leave_one_out, predefined, ratio
 
 from .nn.planted import planted
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 from scipy import stats
 
-from cdgraph.metrics import (auc, classification, full_ranking, paired_test,
-                             sample_negatives, sampled_ranking, summarize)
+from cdgraph.evaluation import (auc, classification, full_ranking, paired_test, sample_negatives, sampled_ranking, summarize)
 
 
 def table_scorer(S: torch.Tensor):

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import baselines
-from cdgraph.methods import EMCDR, PTUPCDR, make_method
-from cdgraph.recommender import valid_protocol
-from cdgraph.split import leave_one_out
+from cdgraph.models import baselines
+from cdgraph.models import EMCDR, PTUPCDR, make_method
+from cdgraph.models.base import valid_protocol
+from cdgraph.data.split import leave_one_out
 
 from .nn.planted import planted
 
@@ -64,7 +64,7 @@ def test_fit_options_are_checked_before_training(split, option, value) -> None:
 
 
 def test_zero_epochs_keeps_the_initial_weights_and_says_so(split, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="cdgraph.model"):
+    with caplog.at_level(logging.WARNING, logger="cdgraph.models.graph"):
         model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0})
     assert "trains nothing" in caplog.text and len(model.history_) == 0
     with pytest.raises(ValueError, match=names("epochs", 0)):  # "auto" selects the weight by training

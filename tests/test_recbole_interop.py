@@ -10,7 +10,7 @@ import pytest
 
 from cdgraph import CrossDomainData
 from cdgraph.interop import export_recbole, read_recbole
-from cdgraph.split import cold_start, leave_one_out, predefined
+from cdgraph.data.split import cold_start, leave_one_out, predefined
 
 
 def make_data(ids: str = "int", rating: bool = True, time: bool = True, seed: int = 0) -> CrossDomainData:

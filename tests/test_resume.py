@@ -15,11 +15,11 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import model as model_module
+from cdgraph.models import graph as model_module
 from cdgraph.nn import register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
-from cdgraph.split import leave_one_out
-from cdgraph.training import NonFiniteLoss
+from cdgraph.data.split import leave_one_out
+from cdgraph.train.loop import NonFiniteLoss
 
 from .nn.planted import planted
 from .test_safety import NaNAfterEncoder  # noqa: F401  (registers "test-nan-after")
@@ -43,7 +43,7 @@ class SlowEncoder(LightGCNEncoder):
         return super().forward(ctx)
 
 
-def make_split(split_seed: int = 0, **options) -> cdgraph.split.Split:
+def make_split(split_seed: int = 0, **options) -> cdgraph.data.split.Split:
     return leave_one_out(planted(**options), "tgt", seed=split_seed)
 
 
@@ -91,7 +91,7 @@ def test_resume_a_finished_run_trains_no_more(split, tmp_path) -> None:
 
 
 def test_resume_without_checkpoint_starts_fresh(split, tmp_path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="cdgraph.model"):
+    with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
         fresh = make_model().fit(split, epochs=2, checkpoint=tmp_path / "none.pt", resume=True, **FIT)
     assert "no checkpoint" in caplog.text and (tmp_path / "none.pt").is_file()
     same_run(make_model().fit(split, epochs=2, **FIT), fresh, split)
@@ -106,7 +106,7 @@ def test_auto_source_weight_is_not_searched_again(split, tmp_path, caplog) -> No
     model.fit(split, epochs=4, checkpoint=path, **fit)
     state = torch.load(path, weights_only=True)
     assert state["source_weight_"] == model.source_weight_ and state["source_search_"] == model.source_search_
-    with caplog.at_level(logging.INFO, logger="cdgraph.model"):
+    with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
         resumed = make_model(source_weights=(0.5, 2.0)).fit(split, epochs=4, checkpoint=path,
                                                             resume=True, **fit)
     assert "source_weight search" not in caplog.text
@@ -121,7 +121,7 @@ def test_auto_source_weight_continues_the_winners_short_run(split, caplog, optio
     chosen weight from scratch, without its first half. With eval_every=2 the short run (3 of
     6 epochs) validates where the full run would not, so it is trained afresh instead."""
     fit = dict(FIT, **options)
-    with caplog.at_level(logging.INFO, logger="cdgraph.model"):
+    with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
         auto = make_model(source_weights=(0.5, 2.0)).fit(split, epochs=6, **dict(fit, source_weight="auto"))
     assert ("continuing the search's run" in caplog.text) == continued
     direct = make_model().fit(split, epochs=6, **dict(fit, source_weight=auto.source_weight_))

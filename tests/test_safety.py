@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import model_file as model_module
+from cdgraph.io import model_file as model_module
 from cdgraph.nn import register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
-from cdgraph.split import leave_one_out
-from cdgraph.training import NonFiniteLoss
+from cdgraph.data.split import leave_one_out
+from cdgraph.train.loop import NonFiniteLoss
 
 from .nn.planted import planted
 
@@ -225,7 +225,7 @@ def test_format_1_model_files_still_load(saved, split, tmp_path) -> None:
 
 
 def test_factor_model_checksum_covers_its_id_maps(split, tmp_path) -> None:
-    from cdgraph.methods import EMCDR
+    from cdgraph.models import EMCDR
     path = tmp_path / "emcdr.pt"
     EMCDR("tgt", dim=8, map_epochs=2).fit(split, **FIT).save(path)
     assert cdgraph.load_model(path).recommend(list(split.data.user_ids[:2]), k=2).shape[0] == 4

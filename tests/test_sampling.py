@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from cdgraph.sampling import PositiveSet
+from cdgraph.data.positives import PositiveSet
 
 
 def positives(seed=0, n_users=300, n_items=200, n=3000):

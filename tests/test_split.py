@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from cdgraph import CrossDomainData
-from cdgraph import split as splits
-from cdgraph.split import Split
+from cdgraph.data import split as splits
+from cdgraph.data.split import Split
 
 TARGET = "music"
 

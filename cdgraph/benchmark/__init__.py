@@ -8,9 +8,9 @@
 """
 from __future__ import annotations
 
-from .report import plot, summary, table
-from .runner import GridConfig, estimate, merge_results, run_grid, run_one, write_reports
-from .tasks import TASKS, Task, get_task
+from cdgraph.benchmark.report import plot, summary, table
+from cdgraph.benchmark.runner import (GridConfig, estimate, merge_results, run_grid, run_one, write_reports)
+from cdgraph.benchmark.tasks import TASKS, Task, get_task
 
 __all__ = ["TASKS", "Task", "get_task", "GridConfig", "estimate", "merge_results", "run_grid", "run_one", "write_reports",
            "table", "summary", "plot"]

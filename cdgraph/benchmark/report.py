@@ -7,9 +7,9 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
-from ..metrics import paired_test
-from .tasks import get_task
+from cdgraph.io.atomic import atomic_write
+from cdgraph.evaluation import paired_test
+from cdgraph.benchmark.tasks import get_task
 
 WARM_COLUMNS = ["NDCG@10", "HR@10", "MRR", "Recall@20", "NDCG@20"]
 COLD_COLUMNS = ["MRR", "NDCG@5", "NDCG@10", "HR@1", "HR@5", "HR@10", "Recall@20", "NDCG@20"]

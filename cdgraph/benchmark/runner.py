@@ -17,12 +17,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .. import datasets, split as splits
-from ..allocator import keep_freed_memory
-from ..atomic import atomic_write
-from ..methods import make_method
-from . import report
-from .tasks import TASKS, get_task
+from cdgraph import datasets
+from cdgraph.data import split as splits
+from cdgraph.train.allocator import keep_freed_memory
+from cdgraph.io.atomic import atomic_write
+from cdgraph.models import make_method
+from cdgraph.benchmark import report
+from cdgraph.benchmark.tasks import TASKS, get_task
 
 KEYS = ["task", "method", "seed"]
 
@@ -33,7 +34,7 @@ class GridConfig:
 
     Attributes:
         tasks, methods (list[str]): Names from :data:`~cdgraph.benchmark.tasks.TASKS`
-            and :func:`~cdgraph.methods.available_methods`.
+            and :func:`~cdgraph.models.available_methods`.
         seeds (list[int]): Training seeds (also the seed of the sampled test negatives).
         epochs (int): Epoch budget of every method; ``task_epochs`` overrides it per task.
         fit (dict): Options of every ``fit`` (lr, batch_size, patience, ...).
@@ -57,7 +58,7 @@ class GridConfig:
     notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from ..methods import available_methods
+        from cdgraph.models import available_methods
         for key in ("tasks", "methods", "reference"):
             value = getattr(self, key)
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
@@ -115,7 +116,7 @@ def _fit_options(methods: list[str]) -> set[str]:
     the methods that take ``**options`` pass them) names, less those :func:`run_one` sets."""
     import inspect
 
-    from ..baselines import SHARED_FIT_OPTIONS
+    from cdgraph.models.baselines import SHARED_FIT_OPTIONS
     fits = [type(make_method(m, "target")).fit for m in methods]
     names = SHARED_FIT_OPTIONS.union(p.name for fit in fits for p in inspect.signature(fit).parameters.values()
                                      if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD)
@@ -314,7 +315,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     the runs under way finish and are written, then the error is raised, naming the run.
 
     This process and the workers keep freed memory for reuse
-    (:func:`cdgraph.allocator.keep_freed_memory`), which saves page faults (metrics may
+    (:func:`cdgraph.train.allocator.keep_freed_memory`), which saves page faults (metrics may
     change in the last float digits); ``CDGRAPH_KEEP_FREED_MEMORY=0`` turns that off.
     """
     if not isinstance(jobs, int) or jobs < 1:
@@ -359,7 +360,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
         while (job := take()) is not None:
             record(job[0], runner(*job[1]))
     else:
-        from ..methods.registry import METHODS
+        from cdgraph.models.registry import METHODS
         modules = sorted({METHODS.get(m).__module__ for m in config.methods} - {"__main__", "__mp_main__"})
         _run_parallel(take, runner, record, min(jobs, len(todo)), threads, modules)
     write_reports(config, done)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..datasets import catalog
+from cdgraph.datasets import catalog
 
 
 @dataclass(frozen=True)

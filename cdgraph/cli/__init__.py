@@ -9,6 +9,6 @@
 """
 from __future__ import annotations
 
-from .main import main
+from cdgraph.cli.main import main
 
 __all__ = ["main"]

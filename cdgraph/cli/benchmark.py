@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from .config import CLIError
+from cdgraph.cli.config import CLIError
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from ..benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
-    from ..methods import available_methods
+    from cdgraph.benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
+    from cdgraph.models import available_methods
 
     if args.list:
         print("tasks:")
@@ -49,8 +49,8 @@ def _estimate(config, args: argparse.Namespace) -> str:
     """``--estimate``: how long the runs to go would take, from the given results files."""
     import pandas as pd
 
-    from ..benchmark import estimate, merge_results
-    from ..benchmark.runner import human_duration
+    from cdgraph.benchmark import estimate, merge_results
+    from cdgraph.benchmark.runner import human_duration
 
     missing = [m for m in args.estimate if not os.path.isfile(m)]
     if missing:

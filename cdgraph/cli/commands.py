@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import pipeline, report, rundir
-from .config import CLIError
+from cdgraph.cli import pipeline, report, rundir
+from cdgraph.cli.config import CLIError
 
 
 # ------------------------------------------------------------------ datasets
 def datasets_list(args: argparse.Namespace) -> int:
-    from ..datasets import available, default_root, info
-    from ..datasets.catalog import FILES
+    from cdgraph.datasets import available, default_root, info
+    from cdgraph.datasets.catalog import FILES
 
     root = default_root()
     rows = []
@@ -38,8 +38,8 @@ def datasets_list(args: argparse.Namespace) -> int:
 
 
 def datasets_info(args: argparse.Namespace) -> int:
-    from ..datasets import info
-    from ..datasets.catalog import FILES
+    from cdgraph.datasets import info
+    from cdgraph.datasets.catalog import FILES
 
     meta = info(args.name)
     meta["size_bytes"] = sum(FILES[f][0] for f in meta["files"])
@@ -56,8 +56,8 @@ def datasets_info(args: argparse.Namespace) -> int:
 
 
 def datasets_download(args: argparse.Namespace) -> int:
-    from ..datasets.catalog import spec
-    from ..datasets.download import ensure_files
+    from cdgraph.datasets.catalog import spec
+    from cdgraph.datasets.download import ensure_files
 
     s = spec(args.name)
     root = ensure_files(s.files, root=args.root, download=True, dataset=s.name)
@@ -138,7 +138,7 @@ def export(args: argparse.Namespace) -> int:
     else:
         written = _embeddings(model.embeddings(), out, args.format)
     if args.recbole:
-        from ..interop import export_recbole
+        from cdgraph.interop import export_recbole
 
         name = re.sub(r"[^\w.-]+", "-", config["data"].get("dataset") or "cdgraph")
         path = export_recbole(split, out / "recbole", name=name, overwrite=True)

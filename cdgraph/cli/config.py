@@ -33,7 +33,7 @@ class CLIError(Exception):
 
 MODELS = ("cdgraph", "graph-mix", "pop", "bprmf", "lightgcn-target", "lightgcn-joint")
 #: Models built from the ``[model]`` components: the configurable graph model, and
-#: :class:`cdgraph.methods.GraphMix` (the benchmark's ``cdgraph`` method) around it.
+#: :class:`cdgraph.models.GraphMix` (the benchmark's ``cdgraph`` method) around it.
 GRAPH_MODELS = ("cdgraph", "graph-mix")
 SPLITS = ("predefined", "leave_one_out", "ratio", "cold_start")
 LOSSES = ("bpr", "bce", "softmax")
@@ -236,7 +236,7 @@ def merge(*configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------ resolving
 def fit_defaults() -> dict[str, Any]:
     """The training defaults of :meth:`cdgraph.CrossDomainRecommender.fit`."""
-    from ..model import CrossDomainRecommender
+    from cdgraph.models.graph import CrossDomainRecommender
 
     params = inspect.signature(CrossDomainRecommender.fit).parameters
     out = {key: params[key].default for key in ("epochs", "lr", "batch_size", "patience", "seed",
@@ -246,7 +246,7 @@ def fit_defaults() -> dict[str, Any]:
 
 
 def _init_default(key: str) -> Any:
-    from ..model import CrossDomainRecommender
+    from cdgraph.models.graph import CrossDomainRecommender
 
     return inspect.signature(CrossDomainRecommender.__init__).parameters[key].default
 
@@ -258,7 +258,7 @@ def model_defaults() -> dict[str, Any]:
 
 def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[str, dict[str, Any]]:
     """Fill defaults and check that the data, model and split options fit together."""
-    from .. import datasets
+    from cdgraph import datasets
 
     config = merge({s: {} for s in SECTIONS}, config)
     data, model, train = config["data"], config["model"], config["train"]
@@ -323,7 +323,7 @@ def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[st
 
 
 def _check_components(model: dict[str, Any]) -> None:
-    from ..nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS
+    from cdgraph.nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS
 
     for key, registry in (("encoder", ENCODERS), ("fusion", FUSIONS), ("scorer", SCORERS)):
         try:

@@ -16,10 +16,10 @@ import sys
 import traceback
 from typing import Any, Callable, Sequence
 
-from ..allocator import keep_freed_memory
-from . import benchmark
-from . import config as cfg
-from .config import CLIError
+from cdgraph.train.allocator import keep_freed_memory
+from cdgraph.cli import benchmark
+from cdgraph.cli import config as cfg
+from cdgraph.cli.config import CLIError
 
 log = logging.getLogger("cdgraph.cli")
 
@@ -122,7 +122,7 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, training
+    from cdgraph.cli import commands, training
 
     parser = Parser(prog="cdgraph", description="Graph-based cross-domain recommendation: train, "
                     "evaluate, compare, recommend and export from the shell.")
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR
-    keep_freed_memory()  # fewer page faults in training (see cdgraph.allocator)
+    keep_freed_memory()  # fewer page faults in training (see cdgraph.train.allocator)
     try:
         return args.func(args) or 0
     except BrokenPipeError:  # stdout closed early (| head): stop quietly, as the Python docs advise
@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cdgraph: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line per failure; the traceback only with --verbose
-        from ..datasets import DownloadError
+        from cdgraph.datasets import DownloadError
 
         usage = isinstance(exc, (CLIError, ValueError, FileNotFoundError)) and not isinstance(exc, DownloadError)
         if verbose:

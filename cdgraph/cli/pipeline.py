@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import CLIError
-from .rundir import CHECKPOINT, MODEL
+from cdgraph.cli.config import CLIError
+from cdgraph.cli.rundir import CHECKPOINT, MODEL
 
 log = logging.getLogger(__name__)
 
 
 def load_data(config: dict[str, Any]):
     """The :class:`~cdgraph.CrossDomainData` that ``[data]`` names."""
-    from .. import datasets
-    from ..data import CrossDomainData
+    from cdgraph import datasets
+    from cdgraph.data.interactions import CrossDomainData
 
     data = config["data"]
     if "dataset" in data:
@@ -28,7 +28,7 @@ def load_data(config: dict[str, Any]):
 
 def make_split(config: dict[str, Any], data):
     """The split of ``[data] split`` for the target domain, seeded with ``split_seed``."""
-    from .. import split
+    from cdgraph.data import split
 
     kind, target, seed = config["data"]["split"], config["data"]["target"], config["data"]["split_seed"]
     if kind == "predefined":
@@ -37,16 +37,16 @@ def make_split(config: dict[str, Any], data):
         return getattr(split, kind)(data, target, seed=seed)
     except ValueError as exc:  # its advice names library arguments the command line does not have
         raise CLIError(f"{exc} The command line uses {kind}'s default shares; choose another "
-                       f"--split, or call cdgraph.split.{kind} from Python with your own.") from None
+                       f"--split, or call cdgraph.data.split.{kind} from Python with your own.") from None
 
 
 def build_model(config: dict[str, Any], name: str | None = None):
     """A new, unfitted model as ``[model]`` describes it (``name`` overrides the model); its
     components and their options are checked here, before any run directory or training."""
-    from ..methods import GraphMix
-    from ..methods.graph_mix import scores_by_inner_product
-    from ..model import CrossDomainRecommender
-    from ..network import check_components
+    from cdgraph.models import GraphMix
+    from cdgraph.models.graph_mix import scores_by_inner_product
+    from cdgraph.models.graph import CrossDomainRecommender
+    from cdgraph.models.network import check_components
 
     model = _new_model(config, name)
     graph = CrossDomainRecommender(model.target, **model.options) if isinstance(model, GraphMix) else model
@@ -63,8 +63,8 @@ def build_model(config: dict[str, Any], name: str | None = None):
 
 
 def _new_model(config: dict[str, Any], name: str | None = None):
-    from .. import baselines
-    from ..model import CrossDomainRecommender
+    from cdgraph.models import baselines
+    from cdgraph.models.graph import CrossDomainRecommender
 
     model, train = config["model"], config["train"]
     name = name or model["name"]
@@ -76,7 +76,7 @@ def _new_model(config: dict[str, Any], name: str | None = None):
         if "source_weight" in train:
             kwargs["source_weight"] = train["source_weight"]
         if name == "graph-mix":
-            from ..methods import GraphMix
+            from cdgraph.models import GraphMix
             return GraphMix(target, device=train["device"], **kwargs, **options)
         return CrossDomainRecommender(target, device=train["device"], **kwargs, **options)
     if name == "pop":
@@ -99,7 +99,7 @@ def fit_options(config: dict[str, Any], seed: int | None = None) -> dict[str, An
 
 def supports_resume() -> bool:
     """Whether this cdgraph's ``fit`` takes ``checkpoint=`` and ``resume=``."""
-    from ..model import CrossDomainRecommender
+    from cdgraph.models.graph import CrossDomainRecommender
 
     params = inspect.signature(CrossDomainRecommender.fit).parameters
     return "checkpoint" in params and "resume" in params
@@ -119,7 +119,7 @@ def fit(model, split, config: dict[str, Any], seed: int | None = None,
 def evaluate(model, split, config: dict[str, Any], protocols: tuple[str, ...] = ("sampled", "full"),
              k: list[int] | None = None, num_negatives: int | None = None) -> dict[str, Any]:
     """Test metrics per protocol, plus the options they were measured with."""
-    from ..evaluate import negatives_available
+    from cdgraph.evaluation.protocols import negatives_available
 
     k = list(k or config["evaluate"]["k"])
     num_negatives = num_negatives or config["evaluate"]["num_negatives"]
@@ -141,7 +141,7 @@ def evaluate(model, split, config: dict[str, Any], protocols: tuple[str, ...] = 
 
 def load_fitted(run_dir: Path, config: dict[str, Any], split=None):
     """The run's model: ``model.pt`` for graph models, a refit for popularity (exact, no training)."""
-    from ..model_file import load_model
+    from cdgraph.io.model_file import load_model
 
     if config["model"]["name"] == "pop":
         split = split if split is not None else make_split(config, load_data(config))

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..atomic import atomic_write, usual_mode  # noqa: F401  (usual_mode re-exported)
-from .config import CLIError, read
+from cdgraph.io.atomic import atomic_write, usual_mode  # noqa: F401  (usual_mode re-exported)
+from cdgraph.cli.config import CLIError, read
 
 CONFIG = "config.toml"
 HISTORY = "history.csv"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
-from ..evaluate import check_metric
-from ..recommender import valid_protocol
-from . import config as cfg
-from . import pipeline, plots, report, rundir
-from .config import CLIError
+from cdgraph import __version__
+from cdgraph.evaluation.protocols import check_metric
+from cdgraph.models.base import valid_protocol
+from cdgraph.cli import config as cfg
+from cdgraph.cli import pipeline, plots, report, rundir
+from cdgraph.cli.config import CLIError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _write_plots(folder: Path, history: pd.DataFrame | None, data, split, valid_
         log.warning(plots.MISSING)
         notes.append(plots.MISSING)
         return {}
-    from ..graph import build_graph, graph_stats
+    from cdgraph.graph import build_graph, graph_stats
 
     drawn: dict[str, bytes] = {}
     if history is not None and len(history):

@@ -9,9 +9,9 @@ layout, are sha256-checked and, when missing, downloaded from pinned upstream co
 """
 from __future__ import annotations
 
-from .catalog import available, info
-from .download import ChecksumError, DownloadError, default_root
-from .loaders import load
-from .synthetic import synthetic
+from cdgraph.datasets.catalog import available, info
+from cdgraph.datasets.download import ChecksumError, DownloadError, default_root
+from cdgraph.datasets.loaders import load
+from cdgraph.datasets.synthetic import synthetic
 
 __all__ = ["available", "info", "load", "synthetic", "default_root", "ChecksumError", "DownloadError"]

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from tqdm.auto import tqdm
 
-from .catalog import FILES, upstream_url
+from cdgraph.datasets.catalog import FILES, upstream_url
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import CrossDomainData
-from .catalog import DatasetSpec, info, spec
-from .download import ensure_files
+from cdgraph.data.interactions import CrossDomainData
+from cdgraph.datasets.catalog import DatasetSpec, info, spec
+from cdgraph.datasets.download import ensure_files
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
 
     Returns:
         CrossDomainData: ``name`` set; ``meta["protocol"]`` holds ``split``
-        (``"predefined"``: use :func:`cdgraph.split.predefined`; ``"leave_one_out"``),
+        (``"predefined"``: use :func:`cdgraph.data.split.predefined`; ``"leave_one_out"``),
         ``num_negatives`` and ``metrics`` of the paper's evaluation.
 
     Layout notes per family:
@@ -62,7 +62,7 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
       ``meta["cold_users"][domain]`` lists the user indices whose held-out (valid/test)
       rows are in that domain: they have no train row there.
     * ``douban-book-music`` (GA-DTCDR): ``rating`` column (1-5) and a ``time`` column that
-      is the line number in the file, so :func:`cdgraph.split.leave_one_out` holds out the
+      is the line number in the file, so :func:`cdgraph.data.split.leave_one_out` holds out the
       *last line* of each user, as GA-DTCDR does (it also takes the line before as valid
       for users with at least 3 ratings; GA-DTCDR has no valid set).
     """

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..data import CrossDomainData
+from cdgraph.data.interactions import CrossDomainData
 
 log = logging.getLogger(__name__)
 

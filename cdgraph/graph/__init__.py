@@ -14,10 +14,9 @@ Example::
 """
 from __future__ import annotations
 
-from .base import (BUILDERS, INTERACTS, USER, GraphBuilder, available_builders, build_graph,
-                   register_builder, reverse_relation, validate_graph)
-from .builders import BipartiteBuilder, CooccurrenceBuilder, cooccurrence_edges
-from .nx import graph_stats, to_networkx
+from cdgraph.graph.base import (BUILDERS, INTERACTS, USER, GraphBuilder, available_builders, build_graph, register_builder, reverse_relation, validate_graph)
+from cdgraph.graph.builders import BipartiteBuilder, CooccurrenceBuilder, cooccurrence_edges
+from cdgraph.graph.nx import graph_stats, to_networkx
 
 __all__ = [
     "BUILDERS", "INTERACTS", "USER", "GraphBuilder", "available_builders", "build_graph",

@@ -1,6 +1,6 @@
 """The graph builder contract, its registry, and the checks every built graph passes.
 
-A builder turns a :class:`~cdgraph.split.Split` (its training interactions only)
+A builder turns a :class:`~cdgraph.data.split.Split` (its training interactions only)
 or a whole :class:`~cdgraph.CrossDomainData` into a
 :class:`torch_geometric.data.HeteroData` in the layout every cdgraph model reads:
 
@@ -41,9 +41,9 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from ..data import CrossDomainData
-from ..registry import Registry
-from ..split import Split
+from cdgraph.data.interactions import CrossDomainData
+from cdgraph.registry import Registry
+from cdgraph.data.split import Split
 
 log = logging.getLogger(__name__)
 

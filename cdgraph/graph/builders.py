@@ -9,7 +9,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
-from .base import GraphBuilder, Source, register_builder
+from cdgraph.graph.base import GraphBuilder, Source, register_builder
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from torch_geometric.data import HeteroData
 
-from .base import USER
+from cdgraph.graph.base import USER
 
 __all__ = ["to_networkx", "graph_stats"]
 

@@ -5,6 +5,6 @@
 """
 from __future__ import annotations
 
-from .recbole import export_recbole, read_recbole
+from cdgraph.interop.recbole import export_recbole, read_recbole
 
 __all__ = ["export_recbole", "read_recbole"]

@@ -39,9 +39,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..data import CrossDomainData
-from ..data_files import plain_integers as _plain_integers
-from ..split import Split
+from cdgraph.data.interactions import CrossDomainData
+from cdgraph.data.files import plain_integers as _plain_integers
+from cdgraph.data.split import Split
 
 __all__ = ["export_recbole", "read_recbole"]
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def export_recbole(split_or_data: Split | CrossDomainData, folder: str | os.Path
 
     Args:
         split_or_data (Split | CrossDomainData): What to export (a split column is not written
-            for plain data; export the :func:`~cdgraph.split.predefined` split instead).
+            for plain data; export the :func:`~cdgraph.data.split.predefined` split instead).
         folder (path): Export folder; a new one is written as a whole and renamed into place.
         name (str): Dataset name prefix (letters, digits, ``_ . -``).
         target (str, optional): Target domain of the config snippet for plain data
@@ -227,7 +227,7 @@ def read_recbole(folder_or_files: str | os.PathLike | Mapping[str, str | os.Path
 
     When a domain has ``<dataset>.{train,valid,test}.inter`` they are read instead of its
     ``.inter`` and the data gets a split column (the other domains' rows are ``train``), so that
-    :func:`cdgraph.split.predefined` gives the exported split back. Ids keep the kinds recorded in
+    :func:`cdgraph.data.split.predefined` gives the exported split back. Ids keep the kinds recorded in
     ``<name>.cdgraph.json``; without it they are integers when all are plain integers.
 
     Raises:

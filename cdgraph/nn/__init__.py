@@ -7,17 +7,15 @@ Every kind has a registry; pass a registered name, a class or an instance to
 """
 from __future__ import annotations
 
-from .base import (ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Alignment, Encoded, Encoder, Fusion,
-                   GraphContext, Scorer, init_table, register_alignment, register_encoder,
-                   register_fusion, register_scorer)
-from .alignment import AdversarialAlignment, ContrastiveAlignment, GraphContrastive, WeightSharing
-from .bitgcf import BiTGCFEncoder
-from .fusion import ConcatMLP, ElementwiseAttention, TargetOnly, WeightedAverage
-from .hetero import GATEncoder, SAGEEncoder
-from .lightgcn import LightGCNEncoder
-from .propagation import Block, normalized_blocks
-from .scorers import DotScorer, MLPScorer
-from .towers import TwoTowerEncoder
+from cdgraph.nn.base import (ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Alignment, Encoded, Encoder, Fusion, GraphContext, Scorer, init_table, register_alignment, register_encoder, register_fusion, register_scorer)
+from cdgraph.nn.alignment import (AdversarialAlignment, ContrastiveAlignment, GraphContrastive, WeightSharing)
+from cdgraph.nn.bitgcf import BiTGCFEncoder
+from cdgraph.nn.fusion import ConcatMLP, ElementwiseAttention, TargetOnly, WeightedAverage
+from cdgraph.nn.hetero import GATEncoder, SAGEEncoder
+from cdgraph.nn.lightgcn import LightGCNEncoder
+from cdgraph.graph.propagation import Block, normalized_blocks
+from cdgraph.nn.scorers import DotScorer, MLPScorer
+from cdgraph.nn.towers import TwoTowerEncoder
 
 __all__ = [
     "ALIGNMENTS", "ENCODERS", "FUSIONS", "SCORERS", "Alignment", "Encoded", "Encoder", "Fusion",

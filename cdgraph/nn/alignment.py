@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import Alignment, Encoded, Encoder, GraphContext, register_alignment
+from cdgraph.nn.base import Alignment, Encoded, Encoder, GraphContext, register_alignment
 
 
 def _shared_mask(ctx: GraphContext) -> Tensor:

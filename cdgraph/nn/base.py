@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..registry import Registry
-from .propagation import Block, normalized_blocks
+from cdgraph.registry import Registry
+from cdgraph.graph.propagation import Block, normalized_blocks
 
 if TYPE_CHECKING:
-    from .neighbor_sampling import SampledGraph
+    from cdgraph.graph.sampling import SampledGraph
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from cdgraph.nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
 
 
 @register_encoder("bitgcf")

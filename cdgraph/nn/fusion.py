@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Fusion, GraphContext, register_fusion
+from cdgraph.nn.base import Fusion, GraphContext, register_fusion
 
 
 class _TargetBiased(Fusion):

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, HeteroConv, SAGEConv
 
-from .base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from cdgraph.nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
 
 
 class _HeteroEncoder(Encoder):

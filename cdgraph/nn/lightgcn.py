@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Encoded, Encoder, GraphContext, init_table, register_encoder
-from .neighbor_sampling import SampledGraph
+from cdgraph.nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from cdgraph.graph.sampling import SampledGraph
 
 
 @register_encoder("lightgcn")
@@ -103,7 +103,7 @@ class LightGCNEncoder(Encoder):
         return [ctx.target] if self.graph == "target" else list(ctx.domains)
 
     def forward_sampled(self, ctx: GraphContext, sample: SampledGraph) -> Encoded:
-        """LightGCN on a sampled subgraph (see :mod:`cdgraph.nn.neighbor_sampling`)."""
+        """LightGCN on a sampled subgraph (see :mod:`cdgraph.graph.sampling`)."""
         domains = self.sampled_domains(ctx)
         nodes, n_users = sample.nodes, ctx.num_users
         parts, where = [], []

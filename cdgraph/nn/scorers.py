@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Scorer, register_scorer
+from cdgraph.nn.base import Scorer, register_scorer
 
 
 @register_scorer("dot")

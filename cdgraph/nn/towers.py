@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import Encoded, Encoder, GraphContext, register_encoder
-from .lightgcn import LightGCNEncoder
+from cdgraph.nn.base import Encoded, Encoder, GraphContext, register_encoder
+from cdgraph.nn.lightgcn import LightGCNEncoder
 
 
 @register_encoder("two-tower")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cdgraph import datasets
-from cdgraph.split import leave_one_out, predefined
+from cdgraph.data.split import leave_one_out, predefined
 
 pytestmark = pytest.mark.realdata
 

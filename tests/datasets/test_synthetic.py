@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cdgraph.datasets import synthetic
-from cdgraph.split import leave_one_out
+from cdgraph.data.split import leave_one_out
 
 
 @pytest.mark.parametrize("domains,items,inter,shared", [

@@ -10,9 +10,8 @@ import torch_geometric.transforms as T
 from torch_geometric.data import HeteroData
 
 from cdgraph import CrossDomainData
-from cdgraph import split as splits
-from cdgraph.graph import (BipartiteBuilder, CooccurrenceBuilder, GraphBuilder, available_builders,
-                           build_graph, register_builder, validate_graph)
+from cdgraph.data import split as splits
+from cdgraph.graph import (BipartiteBuilder, CooccurrenceBuilder, GraphBuilder, available_builders, build_graph, register_builder, validate_graph)
 
 FWD = "interacts"
 REV = "rev_interacts"

@@ -56,7 +56,7 @@ def test_graph_stats_tiny(tiny):
 
 
 def test_graph_stats_held_out_pair_isolates_nodes(tiny):
-    from cdgraph.split import Split
+    from cdgraph.data.split import Split
 
     a = tiny.interactions("a")
     held = (a["user"] == 3).to_numpy()  # u3's only interaction, (u3, i3)

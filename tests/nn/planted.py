@@ -23,6 +23,6 @@ def planted(num_users: int = 120, num_items: int = 40, per_user: int = 8, seed: 
     return cdgraph.CrossDomainData.from_frames(frames)
 
 
-def planted_cold_start(num_users: int = 200, seed: int = 1) -> cdgraph.split.Split:
+def planted_cold_start(num_users: int = 200, seed: int = 1) -> cdgraph.data.split.Split:
     """A cold-start split of :func:`planted` data: 30% of the shared users lose their target history."""
-    return cdgraph.split.cold_start(planted(num_users=num_users, per_user=6, seed=seed), "tgt", fraction=0.3, seed=0)
+    return cdgraph.data.split.cold_start(planted(num_users=num_users, per_user=6, seed=seed), "tgt", fraction=0.3, seed=0)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.network import context_from_split
-from cdgraph.training import hide_target_edges
+from cdgraph.models.network import context_from_split
+from cdgraph.train.loop import hide_target_edges
 
 from .planted import planted_cold_start
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.network import Network, context_from_split
+from cdgraph.models.network import Network, context_from_split
 from cdgraph.nn import ENCODERS, FUSIONS, SCORERS
-from cdgraph.training import Batches
+from cdgraph.train.loop import Batches
 
 from .planted import planted
 
@@ -19,7 +19,7 @@ COMBOS = list(itertools.product(["lightgcn", "bitgcf", "sage", "gat"],
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.leave_one_out(planted(), "tgt", seed=0)
+    return cdgraph.data.split.leave_one_out(planted(), "tgt", seed=0)
 
 
 def test_registries_list_builtins():

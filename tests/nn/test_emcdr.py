@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cdgraph import baselines
-from cdgraph.methods import EMCDR
+from cdgraph.models import baselines
+from cdgraph.models import EMCDR
 
 from .planted import planted_cold_start
 

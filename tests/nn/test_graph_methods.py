@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 import cdgraph
-from cdgraph import baselines
-from cdgraph.methods.gadtcdr import ElementAttention, GADTCDREncoder, gadtcdr
-from cdgraph.methods.ppgn import PPGNEncoder, ppgn
-from cdgraph.network import context_from_split
+from cdgraph.models import baselines
+from cdgraph.models.gadtcdr import ElementAttention, GADTCDREncoder, gadtcdr
+from cdgraph.models.ppgn import PPGNEncoder, ppgn
+from cdgraph.models.network import context_from_split
 from cdgraph.nn import ENCODERS, FUSIONS
 
 from .planted import planted, planted_cold_start
@@ -21,7 +21,7 @@ SAMPLED = dict(protocol="sampled", num_negatives=20, k=(5, 10))
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.leave_one_out(planted(), "tgt", seed=0)
+    return cdgraph.data.split.leave_one_out(planted(), "tgt", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_gadtcdr_trains_and_beats_untrained_and_popularity(split, tmp_path):
     w = trained.network_.fusion.weights(users)
     assert not torch.allclose(w, torch.full_like(w, 0.5))  # the attention learned
     # the fusion's activity mask is rebuilt from the saved graph ("mlp" cannot be saved:
-    # cdgraph.model_file._digest fails on its 0-dim parameter, so this round trip uses "dot")
+    # cdgraph.io.model_file._digest fails on its 0-dim parameter, so this round trip uses "dot")
     dot = gadtcdr("tgt", dim=16, scorer="dot").fit(split, **dict(FIT, epochs=2))
     dot.save(tmp_path / "gadtcdr.pt")
     assert torch.equal(cdgraph.load_model(tmp_path / "gadtcdr.pt").score_users(users), dot.score_users(users))

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.methods import make_method
-from cdgraph.methods.factors import active
-from cdgraph.methods.graph_mix import GraphMix, _standardised
+from cdgraph.models import make_method
+from cdgraph.models.factors import active
+from cdgraph.models.graph_mix import GraphMix, _standardised
 
 from .planted import planted, planted_cold_start
 
@@ -65,7 +65,7 @@ def test_weight_zero_ranks_as_the_graph_model(split):
 
 @pytest.fixture(scope="module")
 def warm_split():
-    return cdgraph.split.leave_one_out(planted(num_users=120, seed=2), "tgt")
+    return cdgraph.data.split.leave_one_out(planted(num_users=120, seed=2), "tgt")
 
 
 def test_warm_split_mixes_a_target_only_model_and_trains_no_bridge(warm_split):

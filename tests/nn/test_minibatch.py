@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.memory import _bytes, check_full_batch, estimate_full_batch
-from cdgraph.network import Network, context_from_split
-from cdgraph.nn.neighbor_sampling import NeighborSampler
+from cdgraph.train.memory import _bytes, check_full_batch, estimate_full_batch
+from cdgraph.models.network import Network, context_from_split
+from cdgraph.graph.sampling import NeighborSampler
 
 from .planted import planted
 
@@ -16,7 +16,7 @@ FIT = dict(epochs=12, lr=0.02, batch_size=256, patience=None, progress=False, so
 
 @pytest.fixture(scope="module")
 def split():
-    return cdgraph.split.leave_one_out(planted(num_users=150, per_user=8, seed=3), "tgt", seed=0)
+    return cdgraph.data.split.leave_one_out(planted(num_users=150, per_user=8, seed=3), "tgt", seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import baselines
+from cdgraph.models import baselines
 from cdgraph.nn import Encoder, register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
 
@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def split(data):
-    return cdgraph.split.leave_one_out(data, "tgt", seed=0)
+    return cdgraph.data.split.leave_one_out(data, "tgt", seed=0)
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -108,7 +108,7 @@ def test_history_and_early_stopping_restore_best(split):
 
 def test_cross_domain_beats_target_only_on_planted_cold_users():
     data = planted(num_users=200, per_user=6, seed=1)
-    split = cdgraph.split.cold_start(data, "tgt", fraction=0.3, seed=0)
+    split = cdgraph.data.split.cold_start(data, "tgt", fraction=0.3, seed=0)
     fit = dict(FIT, epochs=15)
     cross = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(split, **fit)
     single = baselines.make("lightgcn-target", "tgt", dim=16, layers=2).fit(
@@ -162,7 +162,7 @@ def test_auto_source_weight_searches_each_candidate(split):
 @pytest.mark.realdata
 def test_fixed_negatives_protocol_on_real_data(mirror):
     data = cdgraph.datasets.load("amazon-elec-phone", root=mirror)
-    sp = cdgraph.split.predefined(data, "phone")
+    sp = cdgraph.data.split.predefined(data, "phone")
     pop = baselines.make("pop", "phone").fit(sp)
     fixed = pop.evaluate(sp, protocol="sampled", negatives="fixed", k=(10,), per_row=True)
     assert len(fixed) == len(sp.test)
@@ -173,9 +173,9 @@ def test_fixed_negatives_protocol_on_real_data(mirror):
 
 
 def test_auto_source_weight_without_validation_falls_back(data, caplog):
-    split = cdgraph.split.leave_one_out(data, "tgt", seed=0, valid=False)
+    split = cdgraph.data.split.leave_one_out(data, "tgt", seed=0, valid=False)
     model = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2)
-    with caplog.at_level("WARNING", logger="cdgraph.model"):
+    with caplog.at_level("WARNING", logger="cdgraph.models.graph"):
         model.fit(split, **FIT)
     assert model.source_weight_ == 1.0 and "no" in caplog.text
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph import baselines
-from cdgraph.methods.ptupcdr import PTUPCDR
+from cdgraph.models import baselines
+from cdgraph.models.ptupcdr import PTUPCDR
 
 from .planted import planted_cold_start
 
@@ -69,7 +69,7 @@ def test_ptupcdr_history_cap_keeps_the_latest_items():
               "tgt": pd.DataFrame({"user": [0, 0, 1, 1, 2, 2], "item": [0, 1, 1, 2, 0, 2],
                                    "time": [1, 2, 1, 2, 1, 2]})}
     data = cdgraph.CrossDomainData.from_frames(frames, time="time")
-    split = cdgraph.split.leave_one_out(data, "tgt", valid=False)
+    split = cdgraph.data.split.leave_one_out(data, "tgt", valid=False)
     model = PTUPCDR("tgt", dim=4, history=2, meta_epochs=1).fit(split, **dict(FIT, epochs=1))
     items, weights = model.attention(torch.arange(data.num_users))
     raw = lambda u: {data.item_ids["src"][i] for i in items[u][items[u] >= 0].tolist()}  # noqa: E731

@@ -15,10 +15,10 @@ sampled protocol, MRR over sampled candidates and per-row output.
 """
 from __future__ import annotations
 
-from .full import full_ranking
-from .sampled import auc, classification, sampled_ranking
-from .sampling import sample_negatives
-from .stats import paired_test, summarize
+from cdgraph.evaluation.full import full_ranking
+from cdgraph.evaluation.sampled import auc, classification, sampled_ranking
+from cdgraph.evaluation.negatives import sample_negatives
+from cdgraph.evaluation.stats import paired_test, summarize
 
 __all__ = ["full_ranking", "sampled_ranking", "sample_negatives", "classification", "auc",
            "summarize", "paired_test"]

@@ -1,6 +1,6 @@
 """Whole recommenders by name, and the published cross-domain methods built from cdgraph's parts.
 
-:data:`METHODS` (see :mod:`cdgraph.methods.registry`) maps a name to a factory
+:data:`METHODS` (see :mod:`cdgraph.models.registry`) maps a name to a factory
 ``(target, **options) -> Recommender``; benchmarks and the command line build from it,
 and :func:`register_method` adds your own. Registered here:
 
@@ -8,15 +8,15 @@ and :func:`register_method` adds your own. Registered here:
   :class:`~cdgraph.CrossDomainRecommender` (see its docstring for why it is configured as
   it is), its scores mixed with a target-only LightGCN's for users with target history and
   with a PTUPCDR bridge's for users cold in the target, weights chosen on validation;
-* the baselines of :mod:`cdgraph.baselines`: ``pop``, ``bprmf``, ``lightgcn-target``,
+* the baselines of :mod:`cdgraph.models.baselines`: ``pop``, ``bprmf``, ``lightgcn-target``,
   ``lightgcn-joint``;
 * ``bitgcf``: BiTGCF (Liu et al., CIKM 2020), the ``bitgcf`` encoder with attention fusion;
 * ``graph-contrastive``: joint-graph LightGCN plus a contrastive alignment of each shared
   user's per-domain graph views (the ``graph-contrastive`` alignment loss);
 * ``emcdr`` / ``emcdr-lightgcn``: :class:`EMCDR` (Man et al., IJCAI 2017) on BPR-MF or
   LightGCN factors;
-* ``ppgn``: PPGN (Zhao et al., CIKM 2019), see :mod:`cdgraph.methods.ppgn`;
-* ``gadtcdr``: GA-DTCDR (Zhu et al., IJCAI 2020), see :mod:`cdgraph.methods.gadtcdr`;
+* ``ppgn``: PPGN (Zhao et al., CIKM 2019), see :mod:`cdgraph.models.ppgn`;
+* ``gadtcdr``: GA-DTCDR (Zhu et al., IJCAI 2020), see :mod:`cdgraph.models.gadtcdr`;
 * ``ptupcdr`` / ``ptupcdr-lightgcn``: :class:`PTUPCDR` (Zhu et al., WSDM 2022) on BPR-MF or
   LightGCN factors.
 """
@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import baselines
-from ..model import CrossDomainRecommender
-from .emcdr import EMCDR
-from .gadtcdr import gadtcdr
-from .graph_mix import GraphMix
-from .ppgn import ppgn
-from .ptupcdr import PTUPCDR
-from .registry import METHODS, available_methods, make_method, register_method
+from cdgraph.models import baselines
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.models.emcdr import EMCDR
+from cdgraph.models.gadtcdr import gadtcdr
+from cdgraph.models.graph_mix import GraphMix
+from cdgraph.models.ppgn import ppgn
+from cdgraph.models.ptupcdr import PTUPCDR
+from cdgraph.models.registry import METHODS, available_methods, make_method, register_method
 
 
 @register_method("cdgraph")

@@ -8,10 +8,10 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ..model import CrossDomainRecommender
-from ..split import Split
-from ..training import check_options
-from .factors import FactorRecommender, active
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.data.split import Split
+from cdgraph.train.loop import check_options
+from cdgraph.models.factors import FactorRecommender, active
 
 
 class EMCDR(FactorRecommender):

@@ -12,9 +12,9 @@ from tqdm.auto import tqdm
 from scipy.stats import rankdata
 from torch import Tensor
 
-from ._pairs import as_long
-from .full import check_ks, check_scores
-from .sampling import sample_negatives
+from cdgraph.data.pairs import as_long
+from cdgraph.evaluation.full import check_ks, check_scores
+from cdgraph.evaluation.negatives import sample_negatives
 
 __all__ = ["sampled_ranking", "classification", "auc"]
 
@@ -39,10 +39,10 @@ def sampled_ranking(
     The protocol is from NCF (He et al., WWW 2017, 100 candidates); DisenCDR (SIGIR 2022)
     and CDRIB (ICDE 2022) use 999 negatives, GA-DTCDR (IJCAI 2020) 99. The negatives are
     either given (``negatives``, e.g. those a dataset ships) or drawn by
-    :func:`~cdgraph.metrics.sample_negatives` (uniform, without replacement, never the
+    :func:`~cdgraph.evaluation.sample_negatives` (uniform, without replacement, never the
     positive nor an excluded item, seeded: same seed, same negatives, same metrics). To
     evaluate often (every epoch) or compare models, draw them once with
-    :func:`~cdgraph.metrics.sample_negatives` and pass them as ``negatives``.
+    :func:`~cdgraph.evaluation.sample_negatives` and pass them as ``negatives``.
 
     The rank is **pessimistic** on ties: :math:`r = |\{j : s_j \ge s_+\}|` (0-based) over the
     row's negatives, so a constant scorer gets the worst rank, not the best. Then
@@ -66,7 +66,7 @@ def sampled_ranking(
         num_negatives (int): Negatives to draw when ``negatives`` is not given.
             (default: ``999``)
         exclude_users, exclude_items, candidates, seed, allow_fewer: Passed to
-            :func:`~cdgraph.metrics.sample_negatives`.
+            :func:`~cdgraph.evaluation.sample_negatives`.
         ks (int | sequence of int): Cut-offs. (default: ``(1, 5, 10)``)
         chunk_size (int): Rows scored per call. (default: ``1024``)
 

@@ -8,10 +8,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .data import CrossDomainData, as_list
-from .evaluate import draw_negatives, evaluate_scores
-from .split import Split
-from .training import check_options
+from cdgraph.data.interactions import CrossDomainData, as_list
+from cdgraph.evaluation.protocols import draw_negatives, evaluate_scores
+from cdgraph.data.split import Split
+from cdgraph.train.loop import check_options
 
 
 class Recommender:
@@ -73,7 +73,7 @@ class Recommender:
     def evaluate(self, split: Split, on: str = "test", protocol: str = "full",
                  k: int | Sequence[int] = (5, 10, 20), num_negatives: int = 999, seed: int = 0,
                  negatives: Any = "sampled", per_row: bool = False) -> dict[str, float] | pd.DataFrame:
-        """Evaluate on ``split``'s held-out ``on`` part; see :func:`cdgraph.evaluate.evaluate_scores`.
+        """Evaluate on ``split``'s held-out ``on`` part; see :func:`cdgraph.evaluation.protocols.evaluate_scores`.
 
         Returns a dict such as ``{"NDCG@10": 0.148, "Recall@20": ...}``.
         """
@@ -102,7 +102,7 @@ class Recommender:
             k (int): How many items per user (capped at the catalogue size).
             exclude_seen (bool): Leave out items the user interacted with in training.
             unknown (str): ``"raise"`` (ValueError naming unknown users) or ``"skip"``.
-            index (ItemIndex, optional): Retrieve from this :class:`cdgraph.ann.ItemIndex`
+            index (ItemIndex, optional): Retrieve from this :class:`cdgraph.models.ann.ItemIndex`
                 (e.g. ``model.item_index("hnsw")``) instead of scoring every item; needs
                 a model with user vectors and the dot scorer.
 

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import baselines
-from ..model import CrossDomainRecommender
-from ..nn.base import SCORERS
-from ..nn.scorers import DotScorer
-from ..split import Split
-from .factors import FactorRecommender, active
-from .ptupcdr import PTUPCDR
+from cdgraph.models import baselines
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.nn.base import SCORERS
+from cdgraph.nn.scorers import DotScorer
+from cdgraph.data.split import Split
+from cdgraph.models.factors import FactorRecommender, active
+from cdgraph.models.ptupcdr import PTUPCDR
 
 log = logging.getLogger(__name__)
 

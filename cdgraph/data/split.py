@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import CrossDomainData
+from cdgraph.data.interactions import CrossDomainData
 
 __all__ = ["Split", "leave_one_out", "ratio", "cold_start", "predefined"]
 
@@ -300,7 +300,7 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
     if not data.has_split:
         raise ValueError(f"predefined split of {target!r}: dataset {data.name or '(unnamed)'} has no "
                          f"split column. Build it with CrossDomainData.from_frames(..., split=<column "
-                         f"of 'train'/'valid'/'test' labels>), or use cdgraph.split.leave_one_out, "
+                         f"of 'train'/'valid'/'test' labels>), or use cdgraph.data.split.leave_one_out, "
                          f"ratio or cold_start instead.")
     frame = data._inter[target]
     part = frame["part"].to_numpy()

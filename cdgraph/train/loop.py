@@ -40,11 +40,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .network import Network
-from .nn.base import GraphContext
-from .nn.neighbor_sampling import NeighborSampler
-from .sampling import PositiveSet
-from .split import Split
+from cdgraph.models.network import Network
+from cdgraph.nn.base import GraphContext
+from cdgraph.graph.sampling import NeighborSampler
+from cdgraph.data.positives import PositiveSet
+from cdgraph.data.split import Split
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..data import CrossDomainData
-from ..model_file import ids_in, ids_out, write_model_file
-from ..nn.scorers import dot_candidates
-from ..recommender import Recommender
+from cdgraph.data.interactions import CrossDomainData
+from cdgraph.io.model_file import ids_in, ids_out, write_model_file
+from cdgraph.nn.scorers import dot_candidates
+from cdgraph.models.base import Recommender
 
 #: 2: the checksum covers the whole file; 1 (still read): only the tables and interactions.
 FACTORS_FORMAT = 2

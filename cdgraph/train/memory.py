@@ -13,7 +13,7 @@ import os
 
 import torch
 
-from .nn.base import GraphContext
+from cdgraph.nn.base import GraphContext
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .model import CrossDomainRecommender
-from .recommender import Recommender
-from .split import Split
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.models.base import Recommender
+from cdgraph.data.split import Split
 
 
 #: The keyword options of :meth:`CrossDomainRecommender.fit`, which every method's fit takes.

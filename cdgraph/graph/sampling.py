@@ -1,7 +1,7 @@
 """Mini-batch training: node-wise neighbour sampling over the joint user-item graph.
 
 Full-batch LightGCN propagates every node at every step. When the graph is too large
-for that (see :func:`cdgraph.memory.estimate_full_batch`), a step can instead
+for that (see :func:`cdgraph.train.memory.estimate_full_batch`), a step can instead
 propagate over a sampled subgraph around the batch's users and items, as GraphSAGE
 does (Hamilton et al., NeurIPS 2017): hop ``l`` keeps every neighbour of a node with
 at most ``fanouts[l]`` of them and draws ``fanouts[l]`` uniformly with replacement
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .propagation import _SpMM
+from cdgraph.graph.propagation import _SpMM
 
 
 @dataclass

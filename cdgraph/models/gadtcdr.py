@@ -20,9 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..model import CrossDomainRecommender
-from ..nn.base import (Encoded, Encoder, Fusion, GraphContext, init_table, register_encoder,
-                       register_fusion)
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.nn.base import (Encoded, Encoder, Fusion, GraphContext, init_table, register_encoder, register_fusion)
 
 __all__ = ["GADTCDREncoder", "ElementAttention", "gadtcdr"]
 

@@ -1,5 +1,5 @@
 """The saved-model file format: what :meth:`CrossDomainRecommender.save
-<cdgraph.model.CrossDomainRecommender.save>` and ``FactorRecommender.save`` write and
+<cdgraph.models.graph.CrossDomainRecommender.save>` and ``FactorRecommender.save`` write and
 :func:`load_model` reads.
 
 A model file is one ``torch.save`` of a dict: a ``kind`` (``"CrossDomainRecommender"`` or
@@ -25,20 +25,20 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .atomic import atomic_write
-from .data import CrossDomainData
-from .recommender import Recommender
-from .split import Split
+from cdgraph.io.atomic import atomic_write
+from cdgraph.data.interactions import CrossDomainData
+from cdgraph.models.base import Recommender
+from cdgraph.data.split import Split
 
 if TYPE_CHECKING:
-    from .model import CrossDomainRecommender
+    from cdgraph.models.graph import CrossDomainRecommender
 
 #: 2: the checksum covers the whole file; 1 (still read): only the weights and edges.
 FORMAT_VERSION = 2
 
 
 def save_model(model: CrossDomainRecommender, path: str | os.PathLike) -> None:
-    """Write a fitted :class:`~cdgraph.model.CrossDomainRecommender`'s weights,
+    """Write a fitted :class:`~cdgraph.models.graph.CrossDomainRecommender`'s weights,
     configuration, id maps and training graph to ``path`` (see the module docstring)."""
     data, ctx = model.data_, model.ctx_
     state = {
@@ -131,9 +131,9 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
 
 def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
     """Load a model saved with :meth:`CrossDomainRecommender.save
-    <cdgraph.model.CrossDomainRecommender.save>` (a :class:`~cdgraph.model.CrossDomainRecommender`) or with the ``save`` of a factor model such as
-    :class:`~cdgraph.methods.GraphMix`, EMCDR or PTUPCDR (a
-    :class:`~cdgraph.methods.factors.FactorRecommender` that scores as it did).
+    <cdgraph.models.graph.CrossDomainRecommender.save>` (a :class:`~cdgraph.models.graph.CrossDomainRecommender`) or with the ``save`` of a factor model such as
+    :class:`~cdgraph.models.GraphMix`, EMCDR or PTUPCDR (a
+    :class:`~cdgraph.models.factors.FactorRecommender` that scores as it did).
 
     Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled
     objects is refused and nothing of it runs.
@@ -152,7 +152,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
     if not isinstance(state, dict) or state.get("kind") not in ("CrossDomainRecommender", "FactorRecommender"):
         raise ValueError(f"{path!r} is not a cdgraph model file.")
     if state["kind"] == "FactorRecommender":
-        from .methods.factors import FACTORS_FORMAT as current, load_factors
+        from cdgraph.models.factors import FACTORS_FORMAT as current, load_factors
     else:
         current = FORMAT_VERSION
     if state.get("format") not in (1, current):
@@ -173,9 +173,9 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
 
 
 def _rebuild(state: dict[str, Any], device: str) -> CrossDomainRecommender:
-    """The fitted :class:`~cdgraph.model.CrossDomainRecommender` of a checked
-    :meth:`~cdgraph.model.CrossDomainRecommender.save` state."""
-    from .model import CrossDomainRecommender  # here: cdgraph.model imports this module
+    """The fitted :class:`~cdgraph.models.graph.CrossDomainRecommender` of a checked
+    :meth:`~cdgraph.models.graph.CrossDomainRecommender.save` state."""
+    from cdgraph.models.graph import CrossDomainRecommender  # here: cdgraph.model imports this module
 
     cfg = state["config"]
     model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..model import CrossDomainRecommender
-from ..nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
 
 __all__ = ["LayerWeight", "PPGNEncoder", "ppgn"]
 

@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..sampling import PositiveSet
-from ..split import Split, order_within_users, seeded_rng
-from ..training import check_options
-from .emcdr import EMCDR
-from .factors import FactorRecommender, active
+from cdgraph.data.positives import PositiveSet
+from cdgraph.data.split import Split, order_within_users, seeded_rng
+from cdgraph.train.loop import check_options
+from cdgraph.models.emcdr import EMCDR
+from cdgraph.models.factors import FactorRecommender, active
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class PTUPCDR(FactorRecommender):
     r"""Personalized Transfer of User Preferences for Cross-domain Recommendation
     (Zhu, Tang, Liu, Zhuang, Xie, He, WSDM 2022, doi:10.1145/3488560.3498392).
 
-    EMCDR (:class:`~cdgraph.methods.EMCDR`) learns one mapping shared by all users;
+    EMCDR (:class:`~cdgraph.models.EMCDR`) learns one mapping shared by all users;
     PTUPCDR generates a *personalised* bridge for each user from the user's source
     history, and trains it on the target-domain task itself:
 

@@ -1,5 +1,5 @@
 """The public model: :class:`CrossDomainRecommender`, plus :func:`load_model` (re-exported from
-:mod:`cdgraph.model_file`, which holds the saved-model file format)."""
+:mod:`cdgraph.io.model_file`, which holds the saved-model file format)."""
 from __future__ import annotations
 
 import logging
@@ -10,16 +10,15 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .model_file import atomic_save, load_model, save_model, weights_digest
-from .network import LOSSES, Network, context_from_split
-from .nn.base import GraphContext
-from .recommender import Recommender, valid_protocol as resolve_protocol
-from .split import Split
-from .training import (TrainConfig, distributed, check_fingerprint, check_options, check_train_config,
-                       data_fingerprint, train)
+from cdgraph.io.model_file import atomic_save, load_model, save_model, weights_digest
+from cdgraph.models.network import LOSSES, Network, context_from_split
+from cdgraph.nn.base import GraphContext
+from cdgraph.models.base import Recommender, valid_protocol as resolve_protocol
+from cdgraph.data.split import Split
+from cdgraph.train.loop import (TrainConfig, distributed, check_fingerprint, check_options, check_train_config, data_fingerprint, train)
 
 if TYPE_CHECKING:
-    from .ann import ItemIndex
+    from cdgraph.models.ann import ItemIndex
 
 __all__ = ["CrossDomainRecommender", "load_model"]
 
@@ -49,7 +48,7 @@ class CrossDomainRecommender(Recommender):
     Example::
 
         data = cdgraph.datasets.load("amazon-sport-cloth")
-        split = cdgraph.split.predefined(data, target="cloth")
+        split = cdgraph.data.split.predefined(data, target="cloth")
         model = cdgraph.CrossDomainRecommender(target="cloth").fit(split, epochs=30)
         model.evaluate(split, protocol="sampled")     # {"NDCG@10": ..., ...}
         model.recommend([12, 40], k=10)                # raw ids in, raw ids out
@@ -138,7 +137,7 @@ class CrossDomainRecommender(Recommender):
             valid_protocol (str, optional): ``"full"`` or ``"sampled"``; by default the
                 dataset's protocol when it declares one, else ``"full"``.
             loss (str): ``"bpr"`` (Rendle et al., UAI 2009), ``"bce"`` or ``"softmax"``
-                (sampled softmax over shared negatives; see :func:`cdgraph.network._domain_loss`).
+                (sampled softmax over shared negatives; see :func:`cdgraph.models.network._domain_loss`).
             l2 (float): L2 weight on the batch's layer-0 embeddings.
             source_weight (float or "auto", optional): Weight of the source domains'
                 losses (0 = none). ``"auto"`` picks it on validation among
@@ -149,20 +148,20 @@ class CrossDomainRecommender(Recommender):
             neighbors (list of int, optional): Mini-batch mode: each step propagates over
                 a subgraph sampled around the batch's users and items, keeping at most
                 ``neighbors[l]`` neighbours per node at hop ``l`` (one fanout per layer; see
-                :mod:`cdgraph.nn.neighbor_sampling`). For graphs whose full-batch training
+                :mod:`cdgraph.graph.sampling`). For graphs whose full-batch training
                 does not fit in memory, or to make an epoch on a very large graph cheaper.
                 Evaluation still propagates over the whole graph (without gradients).
                 None (default) trains full-batch.
             cold_simulation (float): Each epoch, hide the target-domain edges of this
                 fraction of the shared users from the propagation graph while keeping their
-                target interactions in the loss (:func:`cdgraph.training.hide_target_edges`),
+                target interactions in the loss (:func:`cdgraph.train.loop.hide_target_edges`),
                 so that the model learns to place users from their source neighbourhood
                 alone, as it must for cold-start users. 0 (default) hides nothing. Measured
                 on CDRIB's cold-start splits (seed 0, 30 epochs, cold-user test MRR):
                 game->video 0.068 -> 0.072 with 0.5, video->game 0.045 -> 0.044; so it is
                 an option to select on validation, not a default.
             check_memory (bool): Before full-batch training, estimate its memory
-                (:func:`cdgraph.memory.estimate_full_batch`) and raise ``MemoryError``,
+                (:func:`cdgraph.train.memory.estimate_full_batch`) and raise ``MemoryError``,
                 pointing to ``neighbors=``, when it exceeds what the device has free.
             progress (bool, optional): Show a tqdm bar; by default only on a terminal.
             checkpoint (str or PathLike, optional): File to write after every epoch
@@ -230,7 +229,7 @@ class CrossDomainRecommender(Recommender):
                           cold_simulation=float(cold_simulation), progress=progress)
         self._build(split, seed)
         if check_memory and neighbors is None:
-            from .memory import check_full_batch
+            from cdgraph.train.memory import check_full_batch
             check_full_batch(self.ctx_, self.network_, batch_size, len(self.ctx_.domains)
                              if source_weight > 0 else 1)
         self.train_config_ = cfg
@@ -310,7 +309,7 @@ class CrossDomainRecommender(Recommender):
         """Best of :attr:`source_weights` by validation ``valid_metric`` after short runs.
 
         Returns the weight and the training loop's state at the end of its short run
-        (see :func:`cdgraph.training.train`), from which the final run continues: with the
+        (see :func:`cdgraph.train.loop.train`), from which the final run continues: with the
         same seed its first epochs are exactly the short run's. The state is None (the final
         run starts afresh) under data-parallel training, whose ranks other than 0 see no
         state, and when ``eval_every`` does not divide the short run's epochs (a short run
@@ -366,12 +365,12 @@ class CrossDomainRecommender(Recommender):
         return self._final()[0][users.to(self._final()[0].device)]
 
     def item_index(self, method: str = "hnsw", **options: Any) -> "ItemIndex":
-        """A :class:`cdgraph.ann.ItemIndex` over the target items, for ``recommend(..., index=)``.
+        """A :class:`cdgraph.models.ann.ItemIndex` over the target items, for ``recommend(..., index=)``.
 
         Only for the ``dot`` scorer, whose score is the inner product the index ranks by.
         """
-        from .ann import ItemIndex
-        from .nn.scorers import DotScorer
+        from cdgraph.models.ann import ItemIndex
+        from cdgraph.nn.scorers import DotScorer
         self._check_fitted()
         if not isinstance(self.network_.scorer, DotScorer):
             raise ValueError("An item index ranks by inner product: it needs the 'dot' scorer.")

@@ -4,7 +4,7 @@ A method is a factory ``factory(target, **options) -> Recommender``. cdgraph reg
 its own model, the baselines and the published methods; register yours and every
 benchmark config can name it::
 
-    from cdgraph.methods import register_method
+    from cdgraph.models import register_method
 
     @register_method("my-model")
     def my_model(target, **options):
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..recommender import Recommender
-from ..registry import Registry
+from cdgraph.models.base import Recommender
+from cdgraph.registry import Registry
 
 METHODS: Registry[Callable[..., Recommender]] = Registry("method")
 

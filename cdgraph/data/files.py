@@ -3,7 +3,7 @@
 Sniffs the delimiter, reads id columns as text, and checks what a file can get
 wrong: a missing, empty or unparsable file, a line with another number of fields
 than the header, a missing column, or a header line read with ``header=False``.
-:meth:`cdgraph.data.CrossDomainData.read` is the public entry point; it builds on
+:meth:`cdgraph.data.interactions.CrossDomainData.read` is the public entry point; it builds on
 :func:`read_table` and :func:`text_ids`.
 """
 from __future__ import annotations

@@ -9,9 +9,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from .metrics import classification, full_ranking, sample_negatives, sampled_ranking, summarize
-from .metrics.full import check_ks
-from .split import Split
+from cdgraph.evaluation import classification, full_ranking, sample_negatives, sampled_ranking, summarize
+from cdgraph.evaluation.full import check_ks
+from cdgraph.data.split import Split
 
 PROTOCOLS = ("full", "sampled", "classification")
 

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._pairs import PairIndex, as_long
+from cdgraph.data.pairs import PairIndex, as_long
 
 __all__ = ["sample_negatives"]
 

@@ -9,7 +9,7 @@ import torch
 from tqdm.auto import tqdm
 from torch import Tensor
 
-from ._pairs import PairIndex
+from cdgraph.data.pairs import PairIndex
 
 __all__ = ["full_ranking", "check_ks"]
 

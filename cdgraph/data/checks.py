@@ -1,4 +1,4 @@
-"""Checking and cleaning user interaction frames for :class:`cdgraph.data.CrossDomainData`.
+"""Checking and cleaning user interaction frames for :class:`cdgraph.data.interactions.CrossDomainData`.
 
 Turns each domain's pandas DataFrame into clean columns under canonical names:
 integer or string ids (one type per column, the same for the user column of
@@ -6,7 +6,7 @@ every domain), finite float32 ratings, int64 or float64 timestamps and
 train/valid/test labels, with duplicate ``(user, item)`` rows collapsed once ids
 are integer indices. Bad input is refused with a TypeError or ValueError that
 names the domain, the column and the row (position and index label) and says
-what to do. :meth:`cdgraph.data.CrossDomainData.from_frames` is the public entry
+what to do. :meth:`cdgraph.data.interactions.CrossDomainData.from_frames` is the public entry
 point; it builds on :func:`check_domain_name`, :func:`check_distinct_columns`,
 :func:`clean_frame`, :func:`check_same_id_kind` and :func:`collapse_duplicates`.
 """
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# The collapsed-duplicates message keeps the logger name it had in cdgraph.data.
-log = logging.getLogger("cdgraph.data")
+# The collapsed-duplicates message keeps the logger name it had in cdgraph.data.interactions.
+log = logging.getLogger("cdgraph.data.interactions")
 
 PARTS = ("train", "valid", "test")
 _RESERVED_DOMAINS = {"user", "users", ""}

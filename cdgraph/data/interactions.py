@@ -7,9 +7,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .data_checks import (INT64_MAX, PARTS, check_distinct_columns, check_domain_name,
-                          check_same_id_kind, clean_frame, collapse_duplicates)
-from .data_files import read_table, text_ids
+from cdgraph.data.checks import (INT64_MAX, PARTS, check_distinct_columns, check_domain_name, check_same_id_kind, clean_frame, collapse_duplicates)
+from cdgraph.data.files import read_table, text_ids
 
 __all__ = ["CrossDomainData", "PARTS", "as_list"]
 
@@ -57,9 +56,9 @@ class CrossDomainData:
             item (str): Column holding raw item ids (per domain).
             rating (str, optional): Column of numeric ratings, kept as edge weights.
             time (str, optional): Column of timestamps (numeric or datetime); used by
-                :func:`cdgraph.split.leave_one_out` and to keep the latest duplicate.
+                :func:`cdgraph.data.split.leave_one_out` and to keep the latest duplicate.
             split (str, optional): Column of ``"train"``/``"valid"``/``"test"`` labels,
-                a split shipped with the data (see :func:`cdgraph.split.predefined`).
+                a split shipped with the data (see :func:`cdgraph.data.split.predefined`).
             name (str, optional): A name for the dataset.
             meta (dict, optional): Extras kept in :attr:`meta`.
 

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext, Scorer
-from .nn.neighbor_sampling import SampledGraph
-from .nn.scorers import DotScorer
-from .split import Split
+from cdgraph.nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext, Scorer
+from cdgraph.graph.sampling import SampledGraph
+from cdgraph.nn.scorers import DotScorer
+from cdgraph.data.split import Split
 
 
 def context_from_split(split: Split, device: torch.device | str = "cpu") -> GraphContext:
