@@ -51,9 +51,9 @@ def main() -> None:
     torch.set_num_threads(1)
     data = cdgraph.datasets.load("amazon-sport-cloth", root=args.root)
     sp = cdgraph.data.split.predefined(data, "cloth")
-    model = cdgraph.CrossDomainRecommender("cloth").fit(sp, epochs=args.epochs, source_weight=3.0, progress=False)
+    model = cdgraph.GraphRecommender("cloth", source_weight=3.0).fit(sp, epochs=args.epochs, progress=False)
     users = model.user_vectors(torch.arange(data.num_users)).numpy()
-    items = model._final()[1].numpy()
+    items = model.final()[1].numpy()
     rng = np.random.default_rng(0)
     rows = measure("sport-cloth model", items, users)
     rows += measure("random 100k x 64", rng.standard_normal((100_000, 64)).astype(np.float32),

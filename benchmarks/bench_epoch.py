@@ -35,11 +35,11 @@ def one(method: str, root: str | None) -> dict:
     torch.set_num_threads(1)
     import cdgraph
     from cdgraph import datasets
-    from cdgraph.models import make_method
+    from cdgraph.models import make_model
 
     data = datasets.load("amazon-sport-cloth", root=root, download=False)
     split = cdgraph.data.split.ratio(data, "cloth", train=0.8, valid=0.1, seed=0)
-    model = make_method(method, "cloth", source_weight=1.0)
+    model = make_model(method, "cloth", source_weight=1.0)
     model.fit(split, epochs=3, batch_size=8192, lr=0.01, seed=0, patience=None, progress=False,
               valid_protocol="full")
     train_s = statistics.median(model.history_["train_seconds"])

@@ -67,13 +67,13 @@ def run_case(case: str, mode: str, epochs: int, root: str | None) -> dict:
         data = datasets.load("amazon-sport-cloth", root=root, download=False)
         split = cdgraph.data.split.predefined(data, "cloth")
     load_s = time.perf_counter() - started
-    model = cdgraph.CrossDomainRecommender(split.target, layers=LAYERS, dim=DIM, source_weight=1.0)
+    model = cdgraph.GraphRecommender(split.target, layers=LAYERS, dim=DIM, source_weight=1.0)
     rss_before = _status_mib("VmRSS")
     _reset_peak()
     neighbors = FANOUTS if mode == "minibatch" else None
     fit = dict(epochs=epochs, batch_size=BATCH, lr=0.01, seed=0, progress=False, neighbors=neighbors)
     if case not in SYNTHETIC:
-        fit.update(valid_protocol="sampled", num_negatives=999, patience=10)
+        fit.update(valid_protocol="sampled", valid_negatives=999, patience=10)
     started, cpu = time.perf_counter(), time.process_time()
     model.fit(split, **fit)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -11,7 +11,7 @@ batch and seed, by
   (``normalize=False`` and ``edge_weight``), the fastest ``edge_index`` use;
 * ``pyg_csr``: the same model on a normalised ``torch.sparse_csr`` adjacency
   (``normalize=False``): ``LGConv`` then calls ``torch.sparse.mm`` (no torch-sparse needed);
-* ``cdgraph``: the :class:`~cdgraph.models.network.Network` of ``CrossDomainRecommender`` with the
+* ``cdgraph``: the :class:`~cdgraph.models.network.Network` of ``GraphRecommender`` with the
   ``lightgcn`` encoder (``views="joint"``), ``Network.losses`` + backward + Adam.
 
 Every (graph, implementation) pair runs in a fresh subprocess with one torch thread, so
@@ -122,22 +122,23 @@ def _normalized(edge_index, n: int):
 def run_train(size: str, impl: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from cdgraph.models.network import Network, context_from_split
-    from cdgraph.train.loop import Batches
+    from cdgraph.graph.context import GraphContext
+    from cdgraph.models.network import Network
+    from cdgraph.train.batches import Batches
 
     torch.set_num_threads(args.threads)
     out: dict[str, Any] = {"kind": "train", "size": size, "impl": impl, "threads": torch.get_num_threads()}
     started = time.perf_counter()
     sp = _split(size, args.root)
-    ctx = context_from_split(sp)
+    ctx = GraphContext.from_split(sp)
     out["interactions_train"] = int(sum(len(ctx.edges[d][0]) for d in ctx.domains))
     out["users"], out["items"] = ctx.num_users, dict(ctx.num_items)
     out["data_seconds"] = round(time.perf_counter() - started, 2)
 
     steps = args.steps_10m if size == "10m" else args.steps
-    batches = Batches(ctx, torch.Generator().manual_seed(0), BATCH, source_weight=1.0)
+    batches = Batches(ctx, BATCH, source_weight=1.0)
     out["steps_per_epoch"] = len(batches)
-    it = iter(batches)
+    it = batches.epoch(torch.Generator().manual_seed(0))
     sample_start = time.perf_counter()
     pre = [next(it) for _ in range(min(len(batches), 1 + steps))]  # same batches for every impl
     out["sampling_seconds_per_batch"] = (time.perf_counter() - sample_start) / len(pre)

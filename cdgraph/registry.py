@@ -44,19 +44,29 @@ class Registry(Generic[T]):
         key = name.strip().lower()
 
         def decorator(cls: type) -> type:
-            if self.base is not None and not (isinstance(cls, type) and issubclass(cls, self.base)):
-                raise TypeError(
-                    f"Cannot register {cls!r} as {self.kind} {name!r}: it must subclass "
-                    f"{self.base.__module__}.{self.base.__qualname__}.")
-            if key in self._classes and self._classes[key] is not cls and not overwrite:
-                raise ValueError(
-                    f"A {self.kind} named {name!r} is already registered "
-                    f"({self._classes[key].__qualname__}); pass overwrite=True to replace it.")
-            self._classes[key] = cls
+            self.add(key, cls, overwrite=overwrite)
             cls.registered_name = key  # type: ignore[attr-defined]
             return cls
 
         return decorator
+
+    def add(self, name: str, obj: Any, *, overwrite: bool = False) -> Any:
+        """Register ``obj`` under ``name`` without marking it (:meth:`register` also sets the
+        class's ``registered_name``); returns ``obj``."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"A {self.kind} needs a non-empty string name, got {name!r}.")
+        key = name.strip().lower()
+        if self.base is not None and not (isinstance(obj, type) and issubclass(obj, self.base)):
+            raise TypeError(
+                f"Cannot register {obj!r} as {self.kind} {name!r}: it must subclass "
+                f"{self.base.__module__}.{self.base.__qualname__}.")
+        if key in self._classes and self._classes[key] is not obj and not overwrite:
+            raise ValueError(
+                f"A {self.kind} named {name!r} is already registered "
+                f"({getattr(self._classes[key], '__qualname__', self._classes[key])!r}); pass "
+                f"overwrite=True to replace it.")
+        self._classes[key] = obj
+        return obj
 
     def get(self, name: str) -> type:
         """The class (or factory) registered under ``name`` (case-insensitive)."""

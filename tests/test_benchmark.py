@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cdgraph.benchmark import TASKS, GridConfig, estimate, run_grid
-from cdgraph.models import make_method, register_method
+from cdgraph.models import make_model, register_model
 from tests.test_cli import PNG_MAGIC, cli
 
 #: Fake NDCG/MRR per method: cdgraph best, lightgcn-joint the best baseline, pop worst.
@@ -46,9 +46,9 @@ class WorkerRun:
         if (task, method, seed) == self.fail:
             raise ValueError("bad cell")
         time.sleep(self.sleep)
-        from cdgraph.models import available_methods
+        from cdgraph.models import available_models
         row = {**fake_row(task, method, seed, epochs), "pid": os.getpid(), "threads": torch.get_num_threads()}
-        return {**row, "registered": method in available_methods()}
+        return {**row, "registered": method in available_models()}
 
 
 def config(tmp_path, **kw):
@@ -122,9 +122,9 @@ def test_parallel_workers_know_methods_registered_in_the_users_modules(tmp_path,
     plugin = tmp_path / "plugin"
     plugin.mkdir()
     (plugin / "my_cdr_plugin.py").write_text(
-        "from cdgraph.models import make_method, register_method\n\n"
-        "@register_method('plugin-pop', overwrite=True)\n"
-        "def plugin_pop(target, **options):\n    return make_method('pop', target)\n")
+        "from cdgraph.models import make_model, register_model\n\n"
+        "@register_model('plugin-pop', overwrite=True)\n"
+        "def plugin_pop(target, **options):\n    return make_model('pop', target)\n")
     monkeypatch.syspath_prepend(str(plugin))  # workers are spawned with the parent's sys.path
     importlib.import_module("my_cdr_plugin")
     cfg = config(tmp_path, tasks=["sport-cloth"], methods=["pop", "plugin-pop"], seeds=[0])
@@ -250,11 +250,11 @@ def test_config_values_are_checked_before_anything_runs(bad, message):
 
 
 def test_registered_method_is_usable_by_name():
-    @register_method("test-popularity", overwrite=True)
+    @register_model("test-popularity", overwrite=True)
     def _pop(target, **options):
-        return make_method("pop", target)
+        return make_model("pop", target)
 
-    assert type(make_method("test-popularity", "cloth")).__name__ == "Popularity"
+    assert type(make_model("test-popularity", "cloth")).__name__ == "Popularity"
     assert set(TASKS) >= {"sport-cloth", "book-music", "game-video-cold", "sport-cloth-cold"}
 
 

@@ -1,12 +1,12 @@
 """The command line, driven as a user would: ``python -m cdgraph ...`` in a subprocess.
 
-One tiny training run on Douban Book->Music (target music, 1 epoch, 16 dimensions,
-source weight 1 to skip the automatic search) is made once per module and reused.
+One tiny training run of the configurable graph model on Douban Book->Music (target music,
+1 epoch, 16 dimensions, source weight 1 to skip the automatic search) is made once per
+module and reused.
 """
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import os
 import shutil
@@ -23,13 +23,12 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from cdgraph import CrossDomainRecommender
 from tests.conftest import REPO, find_mirror
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = ["--epochs", "1", "--source-weight", "1", "--dim", "16", "--layers", "2"]
+GRAPH = ["--model", "graph", *TINY]  # the configurable graph model: one short loop
 DOUBAN = ["--dataset", "douban-book-music", "--target", "music"]
-RESUME = "checkpoint" in inspect.signature(CrossDomainRecommender.fit).parameters
 
 
 def cli(*args: str, cwd: Path | None = None, data: Path | None = None) -> subprocess.CompletedProcess:
@@ -100,7 +99,7 @@ def assert_png(path: Path) -> None:
 def run(mirror, tmp_path_factory) -> Path:
     """One trained run directory (the module's only full training run)."""
     out = tmp_path_factory.mktemp("runs")
-    stdout = ok(cli("train", *DOUBAN, *TINY, "--out", out, data=mirror))
+    stdout = ok(cli("train", *DOUBAN, *GRAPH, "--out", out, data=mirror))
     folders = [p for p in out.iterdir() if p.is_dir()]
     assert len(folders) == 1 and str(folders[0]) in stdout
     return folders[0]
@@ -126,9 +125,8 @@ def test_help(helps, index):
     text = ok(helps[index])
     assert text.startswith("usage: cdgraph" + "".join(f" {c}" for c in command))
     if command == ["train"]:
-        for flag in ("--dataset", "--files", "--model", "--source-weight", "--config", "--out"):
+        for flag in ("--dataset", "--files", "--model", "--source-weight", "--config", "--out", "--resume"):
             assert flag in text
-        assert ("--resume" in text) == RESUME
 
 
 # ------------------------------------------------------------------ train
@@ -137,7 +135,7 @@ def test_train_writes_a_complete_run_directory(run):
     config = tomllib.loads((run / "config.toml").read_text())
     assert config["data"] == {"dataset": "douban-book-music", "target": "music",
                               "split": "leave_one_out", "split_seed": 0}
-    assert config["model"]["name"] == "cdgraph" and config["model"]["dim"] == 16
+    assert config["model"]["name"] == "graph" and config["model"]["dim"] == 16
     assert config["train"]["epochs"] == 1 and config["train"]["source_weight"] == 1.0
     assert config["evaluate"] == {"k": [5, 10, 20], "num_negatives": 99}
 
@@ -176,7 +174,6 @@ def test_config_toml_repeats_the_run(run, mirror, tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not RESUME, reason="this cdgraph's fit() has no checkpoint/resume")
 def test_resume_continues_the_run(run, mirror, tmp_path):
     copy = tmp_path / run.name
     shutil.copytree(run, copy)
@@ -297,11 +294,11 @@ def test_train_on_own_files_with_string_ids(tmp_path):
     assert out[0]["user"] == user and len(out[0]["items"]) == 3 and out[0]["items"][0].startswith("i")
 
 
-def test_graph_mix_is_the_benchmarks_cdgraph_on_the_command_line(tmp_path):
+def test_cdgraph_on_the_command_line_is_the_benchmarks_best_model(tmp_path):
     paths = _write_files(tmp_path)
     files = [f"{d}={p.name}" for d, p in paths.items()]
     ok(cli("train", "--files", *files, "--user-col", "u", "--item-col", "i", "--target", "b",
-           "--split", "ratio", "--model", "graph-mix", *TINY, "--out", "runs", cwd=tmp_path))
+           "--split", "ratio", *TINY, "--out", "runs", cwd=tmp_path))
     (run,) = list((tmp_path / "runs").iterdir())
     metrics = json.loads((run / "metrics.json").read_text())
     # ratio split: every held-out user is warm, so the target-only part is trained and weighed
@@ -316,11 +313,11 @@ OWN_FILES = ["train", "--files", "a=a.csv", "b=b.csv", "--user-col", "u", "--ite
 MISTAKES = [
     (["train", "--dataset", "no-such-data", "--target", "music"], "no-such-data"),
     (["train", *DOUBAN, "--model", "no-such-model"], "no-such-model"),
-    (["train", *DOUBAN, "--epochs", "0"], "--epochs"),
+    (["train", *DOUBAN, "--epochs", "-1"], "--epochs"),
     (["train", *DOUBAN, "--lr", "fast"], "--lr"),
     (["train", *DOUBAN, "--source-weight", "heavy"], "--source-weight"),
     (["train", *DOUBAN, "--encoder", "no-such-encoder"], "no-such-encoder"),
-    (["train", *DOUBAN, "--model", "bprmf", "--source-weight", "2"], "bprmf"),
+    (["train", *DOUBAN, "--model", "pop", "--dim", "8"], "pop"),
     (["train", "--dataset", "douban-book-music", "--target", "video"], "video"),
     (["train", "--target", "b"], "--files"),
     (["train", "--files", "a=a.csv", "b=missing.csv", "--target", "b"], "missing.csv"),
@@ -331,8 +328,9 @@ MISTAKES = [
     # caught before a run directory exists or anything trains
     ([*OWN_FILES, "--valid-metric", "NDGC@10"], "NDGC@10"),
     ([*OWN_FILES, "--config", "bad-encoder.toml"], "'view'"),
-    ([*OWN_FILES, "--model", "graph-mix", "--scorer", "mlp"], "graph-mix"),
-    (["compare", *OWN_FILES[1:], "--models", "pop", "graph-mix", "--scorer", "mlp"], "graph-mix"),
+    ([*OWN_FILES, "--model", "cdgraph", "--scorer", "mlp"], "must be 'dot'"),
+    (["compare", *OWN_FILES[1:], "--models", "pop", "cdgraph", "--scorer", "mlp"], "must be 'dot'"),
+    (["compare", *OWN_FILES[1:], "--models", "pop", "emcdr", "--encoder", "sage"], "none of the models"),
     ([*OWN_FILES[:-1], "cold_start", "--valid-metric", "cold/NDGC@10"], "cold/NDGC@10"),
     ([*OWN_FILES, "--valid-metric", "cold/NDCG@10"], "this one has none"),
     ([*OWN_FILES, "--epochz", "1"], "cdgraph train: error: unrecognized arguments: --epochz 1"),
@@ -398,7 +396,7 @@ def test_plots_without_matplotlib_say_how_to_install(monkeypatch):
 def test_concurrent_trains_into_one_out_folder_never_collide(mirror, tmp_path):
     """Two processes writing runs to the same --out at the same time: two complete, separate runs."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), CDGRAPH_DATA=str(mirror))
-    args = [sys.executable, "-m", "cdgraph", "train", *DOUBAN, *TINY, "--out", str(tmp_path)]
+    args = [sys.executable, "-m", "cdgraph", "train", *DOUBAN, *GRAPH, "--out", str(tmp_path)]
     procs = [subprocess.Popen(args + ["--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=REPO) for seed in (0, 1)]
     for proc in procs:

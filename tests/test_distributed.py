@@ -14,13 +14,13 @@ sys.path.insert(0, {repo!r})
 import torch
 import torch.distributed as dist
 import cdgraph
-from tests.nn.planted import planted
+from tests.planted import planted
 
 torch.set_num_threads(1)
 if "WORLD_SIZE" in os.environ:
     dist.init_process_group("gloo")
 split = cdgraph.data.split.leave_one_out(planted(num_users=200, per_user=8, seed=0), "tgt", seed=0)
-model = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2, source_weight=1.0)
+model = cdgraph.GraphRecommender("tgt", dim=16, layers=2, source_weight=1.0)
 model.fit(split, epochs=12, lr=0.02, batch_size=512, patience=None, progress=False)
 metrics = model.evaluate(split, protocol="sampled", num_negatives=20, k=(10,))
 if not dist.is_initialized() or dist.get_rank() == 0:

@@ -62,11 +62,11 @@ def test_sampled_protocol_warns_when_the_catalogue_is_too_small(small):
 
 def test_a_split_of_other_data_with_the_same_sizes_is_refused(small):
     from cdgraph import CrossDomainData
-    from cdgraph.models import baselines
+    from cdgraph.models import make_model
 
     frames = {d: small.data.interactions(d, raw=True) for d in small.data.domains}
     fitted_on = splits.leave_one_out(CrossDomainData.from_frames(frames), small.target, seed=0)
-    model = baselines.make("pop", small.target).fit(fitted_on)
+    model = make_model("pop", small.target).fit(fitted_on)
     reread = splits.leave_one_out(CrossDomainData.from_frames(frames), small.target, seed=0)
     assert model.evaluate(reread) == model.evaluate(fitted_on)  # the same data read again
     renamed = CrossDomainData.from_frames({d: f.assign(user=[f"x{u}" for u in f["user"]])

@@ -23,7 +23,7 @@ from cdgraph import CrossDomainData
 from cdgraph.models import baselines
 from cdgraph.data.split import cold_start, leave_one_out, predefined, ratio
 
-from .nn.planted import planted
+from .planted import planted
 
 torch.set_num_threads(1)
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -310,7 +310,7 @@ def _same(u, v) -> bool:
 DATA = planted(num_users=40, num_items=16, per_user=4, seed=0)
 SPLIT = leave_one_out(DATA, "tgt", seed=0)
 MODELS = {"pop": baselines.Popularity("tgt").fit(SPLIT),
-          "graph": cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(
+          "graph": cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(
               SPLIT, epochs=1, batch_size=64, patience=None, progress=False)}
 KNOWN = set(DATA.user_ids.tolist())
 SEEN = set(zip(*(SPLIT.raw("train")[c].tolist() for c in ("user", "item"))))

@@ -8,12 +8,11 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models import baselines
-from cdgraph.models import EMCDR, PTUPCDR, make_method
-from cdgraph.models.base import valid_protocol
+from cdgraph.models import EMCDR, PTUPCDR, make_model
+from cdgraph.evaluation.protocols import valid_protocol
 from cdgraph.data.split import leave_one_out
 
-from .nn.planted import planted
+from .planted import planted
 
 torch.set_num_threads(1)
 FIT = dict(epochs=1, batch_size=64, patience=None, progress=False, source_weight=1.0)
@@ -37,46 +36,45 @@ def names(option: str, value) -> str:
 ])
 def test_model_options_are_checked_at_construction(option, value, allowed) -> None:
     with pytest.raises(ValueError, match=rf"{option} must be a {allowed}, got {re.escape(repr(value))}"):
-        cdgraph.CrossDomainRecommender("tgt", **{option: value})
+        cdgraph.GraphRecommender("tgt", **{option: value})
 
 
-@pytest.mark.parametrize("weights", [(), (0.5, float("nan")), (1.0, -2.0), ("auto",)])
+@pytest.mark.parametrize("weights", [(), (0.5, float("nan")), (1.0, -2.0), ("auto",), 1.0])
 def test_source_weight_candidates_are_checked(weights) -> None:
     with pytest.raises(ValueError, match="source_weights"):
-        cdgraph.CrossDomainRecommender("tgt", source_weights=weights)
+        cdgraph.TrainConfig(source_weights=weights)
 
 
 def test_invalid_device_names_the_option_and_examples() -> None:
     with pytest.raises(ValueError, match=r"device.*'cpu', 'cuda' or 'cuda:0', got 'gpu'"):
-        cdgraph.CrossDomainRecommender("tgt", device="gpu")
+        cdgraph.TrainConfig(device="gpu")
 
 
 @pytest.mark.parametrize("option, value", [
     ("epochs", -2), ("epochs", 1.5), ("lr", 0), ("lr", -1), ("lr", float("nan")), ("l2", -1),
     ("batch_size", 0), ("batch_size", -1), ("eval_every", 0), ("patience", 0),
-    ("source_weight", float("nan")), ("source_weight", -0.5), ("num_negatives", 0),
+    ("source_weight", float("nan")), ("source_weight", -0.5), ("valid_negatives", 0),
 ])
 def test_fit_options_are_checked_before_training(split, option, value) -> None:
-    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1)
+    model = cdgraph.GraphRecommender("tgt", dim=8, layers=1)
     with pytest.raises(ValueError, match=names(option, value)):
         model.fit(split, **{**FIT, option: value})
     assert model.network_ is None  # refused before anything was built
 
 
+def test_unknown_fit_options_are_named_with_the_known_ones(split) -> None:
+    with pytest.raises(TypeError, match=r"Unknown training option\(s\) epoch;.*epochs, lr"):
+        cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, epoch=3)
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        cdgraph.GraphRecommender("tgt").fit(split, config={"epochs": 1})
+
+
 def test_zero_epochs_keeps_the_initial_weights_and_says_so(split, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="cdgraph.models.graph"):
-        model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0})
+    with caplog.at_level(logging.WARNING, logger="cdgraph.train.trainer"):
+        model = cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0})
     assert "trains nothing" in caplog.text and len(model.history_) == 0
-    with pytest.raises(ValueError, match=names("epochs", 0)):  # "auto" selects the weight by training
-        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0,
-                                                                              "source_weight": "auto"})
-
-
-@pytest.mark.parametrize("method", [EMCDR, PTUPCDR])
-@pytest.mark.parametrize("option, value", [("epochs", 0), ("lr", -1), ("batch_size", 0)])
-def test_factor_methods_check_fit_options(split, method, option, value) -> None:
-    with pytest.raises(ValueError, match=names(option, value)):
-        method("tgt", dim=8).fit(split, **{**FIT, option: value})
+    untrained = cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, **{**FIT, "epochs": 0})
+    assert model.evaluate(split) == untrained.evaluate(split)  # the seeded initial weights
 
 
 @pytest.mark.parametrize("method, option, value", [
@@ -95,14 +93,10 @@ def test_zero_validation_negatives_are_refused_not_replaced(split) -> None:
     assert valid_protocol(split) == ("full", 999)
 
 
-def test_pop_refuses_unknown_options_and_takes_shared_fit_options(split) -> None:
+def test_pop_refuses_model_options_and_takes_every_training_option(split) -> None:
     with pytest.raises(TypeError, match="dimm"):
-        baselines.make("pop", "tgt", dimm=3)
-    with pytest.raises(TypeError, match="dimm"):
-        make_method("pop", "tgt", dimm=3)
-    pop = baselines.make("pop", "tgt")
-    with pytest.raises(TypeError, match="epoch\\b"):
-        pop.fit(split, epoch=3)
+        make_model("pop", "tgt", dimm=3)
+    pop = make_model("pop", "tgt")
     shared = dict(epochs=3, seed=1, lr=0.01, batch_size=8, patience=10, valid_metric="MRR",
-                  valid_protocol="sampled", num_negatives=5, progress=False, loss="bpr", l2=0.0)
+                  valid_protocol="sampled", valid_negatives=5, progress=False, loss="bpr", l2=0.0)
     assert pop.fit(split, **shared).counts_.sum() == len(split.train["tgt"])

@@ -15,13 +15,13 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models import graph as model_module
+from cdgraph.train import checkpoint as checkpoint_module
 from cdgraph.nn import register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
 from cdgraph.data.split import leave_one_out
 from cdgraph.train.loop import NonFiniteLoss
 
-from .nn.planted import planted
+from .planted import planted
 from .test_safety import NaNAfterEncoder  # noqa: F401  (registers "test-nan-after")
 
 torch.set_num_threads(1)
@@ -47,8 +47,15 @@ def make_split(split_seed: int = 0, **options) -> cdgraph.data.split.Split:
     return leave_one_out(planted(**options), "tgt", seed=split_seed)
 
 
-def make_model(**options) -> cdgraph.CrossDomainRecommender:
-    return cdgraph.CrossDomainRecommender("tgt", encoder="test-resume-slow", dim=16, layers=2, **options)
+def epoch_in(path) -> int:
+    """The last epoch of the main loop that the checkpoint at ``path`` holds."""
+    state = torch.load(path, weights_only=True)
+    loop = state["running"]["loop"] if state["running"] else state["done"]["train"]["loop"]
+    return loop["epoch"]
+
+
+def make_model(**options) -> cdgraph.GraphRecommender:
+    return cdgraph.GraphRecommender("tgt", encoder="test-resume-slow", dim=16, layers=2, **options)
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +63,11 @@ def split():
     return make_split()
 
 
-def same_run(a: cdgraph.CrossDomainRecommender, b: cdgraph.CrossDomainRecommender, split) -> None:
+def same_run(a: cdgraph.GraphRecommender, b: cdgraph.GraphRecommender, split) -> None:
     assert a.evaluate(split) == b.evaluate(split)
     assert a.evaluate(split, on="valid", k=(10,)) == b.evaluate(split, on="valid", k=(10,))
     pd.testing.assert_frame_equal(a.history_.drop(columns="train_seconds"),
                                   b.history_.drop(columns="train_seconds"))
-    assert a.history_.attrs["best_epoch"] == b.history_.attrs["best_epoch"]
 
 
 @pytest.mark.parametrize("k, options", [(3, {}), (2, dict(patience=1, lr=0.05)), (7, dict(loss="softmax"))])
@@ -72,7 +78,7 @@ def test_resume_equals_uninterrupted_run(split, tmp_path, k, options) -> None:
     first = make_model().fit(split, epochs=k, checkpoint=path, **fit)
     assert len(first.history_) == k
     state = torch.load(path, weights_only=True)
-    assert state["train"]["epoch"] == k and len(state["train"]["history"]) == k
+    assert epoch_in(path) == k and len(state["done"]["train"]["loop"]["history"]) == k
     resumed = make_model().fit(split, epochs=8, checkpoint=path, resume=True, **fit)
     same_run(whole, resumed, split)
     assert len(resumed.history_) == len(whole.history_)
@@ -91,7 +97,7 @@ def test_resume_a_finished_run_trains_no_more(split, tmp_path) -> None:
 
 
 def test_resume_without_checkpoint_starts_fresh(split, tmp_path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
+    with caplog.at_level(logging.INFO, logger="cdgraph.train.checkpoint"):
         fresh = make_model().fit(split, epochs=2, checkpoint=tmp_path / "none.pt", resume=True, **FIT)
     assert "no checkpoint" in caplog.text and (tmp_path / "none.pt").is_file()
     same_run(make_model().fit(split, epochs=2, **FIT), fresh, split)
@@ -100,16 +106,15 @@ def test_resume_without_checkpoint_starts_fresh(split, tmp_path, caplog) -> None
 
 
 def test_auto_source_weight_is_not_searched_again(split, tmp_path, caplog) -> None:
-    fit = dict(FIT, source_weight="auto")
+    fit = dict(FIT, source_weight="auto", source_weights=(0.5, 2.0))
     path = tmp_path / "run.pt"
-    model = make_model(source_weights=(0.5, 2.0))
+    model = make_model()
     model.fit(split, epochs=4, checkpoint=path, **fit)
-    state = torch.load(path, weights_only=True)
-    assert state["source_weight_"] == model.source_weight_ and state["source_search_"] == model.source_search_
-    with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
-        resumed = make_model(source_weights=(0.5, 2.0)).fit(split, epochs=4, checkpoint=path,
-                                                            resume=True, **fit)
-    assert "source_weight search" not in caplog.text
+    search = torch.load(path, weights_only=True)["done"]["source-weight"]
+    assert search["best"] == model.source_weight_ and dict(search["scores"]) == model.source_search_
+    with caplog.at_level(logging.INFO, logger="cdgraph.train.trainer"):
+        resumed = make_model().fit(split, epochs=4, checkpoint=path, resume=True, **fit)
+    assert "source-weight:" not in caplog.text
     assert resumed.source_weight_ == model.source_weight_ and resumed.source_search_ == model.source_search_
     same_run(model, resumed, split)
 
@@ -122,7 +127,7 @@ def test_auto_source_weight_continues_the_winners_short_run(split, caplog, optio
     6 epochs) validates where the full run would not, so it is trained afresh instead."""
     fit = dict(FIT, **options)
     with caplog.at_level(logging.INFO, logger="cdgraph.models.graph"):
-        auto = make_model(source_weights=(0.5, 2.0)).fit(split, epochs=6, **dict(fit, source_weight="auto"))
+        auto = make_model().fit(split, epochs=6, **dict(fit, source_weight="auto", source_weights=(0.5, 2.0)))
     assert ("continuing the search's run" in caplog.text) == continued
     direct = make_model().fit(split, epochs=6, **dict(fit, source_weight=auto.source_weight_))
     same_run(auto, direct, split)
@@ -159,7 +164,7 @@ def test_killed_training_resumes_to_the_same_result(split, tmp_path) -> None:
             proc.kill()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    reached = torch.load(path, weights_only=True)["train"]["epoch"]
+    reached = epoch_in(path)
     assert 1 <= reached < epochs
     resumed = make_model().fit(split, epochs=epochs, checkpoint=path, resume=True, **FIT)
     same_run(make_model().fit(split, epochs=epochs, **FIT), resumed, split)
@@ -197,11 +202,11 @@ def test_checkpoint_of_other_id_map_is_refused(split, checkpoint) -> None:
 
 def test_checkpoint_of_other_model_or_options_is_refused(split, checkpoint) -> None:
     with pytest.raises(ValueError, match=r"another configuration \(dim differ"):
-        cdgraph.CrossDomainRecommender("tgt", encoder="test-resume-slow", dim=8, layers=2).fit(
+        cdgraph.GraphRecommender("tgt", encoder="test-resume-slow", dim=8, layers=2).fit(
             split, epochs=4, checkpoint=checkpoint, resume=True, **FIT)
     with pytest.raises(ValueError, match=r"lr=0.02 in the checkpoint, 0.01 now"):
         make_model().fit(split, epochs=4, checkpoint=checkpoint, resume=True, **dict(FIT, lr=0.01))
-    with pytest.raises(ValueError, match="source_weight=1.0; this fit asks for 2.0"):
+    with pytest.raises(ValueError, match="source_weight=1.0 in the checkpoint, 2.0 now"):
         make_model().fit(split, epochs=4, checkpoint=checkpoint, resume=True, **dict(FIT, source_weight=2.0))
 
 
@@ -216,20 +221,20 @@ def test_model_file_is_not_a_checkpoint(split, tmp_path) -> None:
 def test_nan_loss_leaves_the_last_checkpoint_intact(split, tmp_path, monkeypatch) -> None:
     path = tmp_path / "run.pt"
     written: list[bytes] = []
-    original = model_module.atomic_save
+    original = checkpoint_module.atomic_save
 
     def recording(obj, where):
         original(obj, where)
         written.append(Path(where).read_bytes())
 
-    monkeypatch.setattr(model_module, "atomic_save", recording)
+    monkeypatch.setattr(checkpoint_module, "atomic_save", recording)
     steps = -(-len(split.train["tgt"]) // FIT["batch_size"])  # NaN from epoch 3, step 0 on
-    model = cdgraph.CrossDomainRecommender("tgt", encoder="test-nan-after", dim=16, layers=2,
+    model = cdgraph.GraphRecommender("tgt", encoder="test-nan-after", dim=16, layers=2,
                                            encoder_options={"after": 2 * steps})
     with pytest.raises(NonFiniteLoss, match="epoch 3, step 0"):
         model.fit(split, epochs=5, checkpoint=path, **FIT)
     assert len(written) == 2 and path.read_bytes() == written[-1]
     assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
-    state = torch.load(path, weights_only=True)
-    assert state["train"]["epoch"] == 2
-    assert all(torch.isfinite(v).all() for v in state["train"]["network"].values())
+    state = torch.load(path, weights_only=True)["running"]["loop"]
+    assert state["epoch"] == 2
+    assert all(torch.isfinite(v).all() for v in state["network"].values())

@@ -8,13 +8,14 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.io import model_file as model_module
+from cdgraph.io import atomic as atomic_module
+from cdgraph.io.digest import digest
 from cdgraph.nn import register_encoder
 from cdgraph.nn.lightgcn import LightGCNEncoder
 from cdgraph.data.split import leave_one_out
 from cdgraph.train.loop import NonFiniteLoss
 
-from .nn.planted import planted
+from .planted import planted
 
 torch.set_num_threads(1)
 FIT = dict(epochs=1, batch_size=64, patience=None, progress=False)
@@ -28,7 +29,7 @@ def split():
 @pytest.fixture(scope="module")
 def saved(split, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **FIT).save(path)
+    cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, **FIT).save(path)
     return path
 
 
@@ -45,7 +46,7 @@ class Payload:
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    torch.save({"format": 1, "kind": "CrossDomainRecommender", "config": Payload(str(marker))}, path)
+    torch.save({"format": 3, "kind": "graph", "model": Payload(str(marker))}, path)
     assert not marker.exists()
     with pytest.raises(ValueError, match="weights_only"):
         cdgraph.load_model(path)
@@ -93,7 +94,7 @@ def test_saving_onto_a_folder_names_it_and_leaves_nothing(saved, tmp_path) -> No
 
 
 @pytest.mark.parametrize("obj", [torch.zeros(3), {"state_dict": {"w": torch.zeros(2)}}, [1, 2, 3],
-                                 {"kind": "CrossDomainRecommender", "format": 999}])
+                                 {"kind": "graph", "format": 999}, {"kind": "no-such-kind", "format": 3}])
 def test_non_model_torch_file_is_refused(tmp_path, obj) -> None:
     path = tmp_path / "other.pt"
     torch.save(obj, path)
@@ -125,14 +126,14 @@ class NaNAfterEncoder(LightGCNEncoder):
 
 def test_nan_loss_stops_training_naming_epoch_and_step(split) -> None:
     steps = -(-len(split.train["tgt"]) // 16)  # training steps an epoch: NaN from epoch 2, step 0 on
-    model = cdgraph.CrossDomainRecommender("tgt", encoder="test-nan-after", fusion="weighted", dim=8,
+    model = cdgraph.GraphRecommender("tgt", encoder="test-nan-after", fusion="weighted", dim=8,
                                            encoder_options={"after": steps})
     with pytest.raises(NonFiniteLoss, match=r"epoch 2, step 0"):
         model.fit(split, epochs=3, batch_size=16, patience=None, source_weight=1.0, progress=False)
 
 
 def test_exploding_learning_rate_raises_non_finite_loss(split) -> None:
-    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1)
+    model = cdgraph.GraphRecommender("tgt", dim=8, layers=1)
     with pytest.raises(NonFiniteLoss, match=r"epoch \d+, step \d+"):
         model.fit(split, epochs=20, lr=1e30, batch_size=16, patience=None, progress=False)
 
@@ -142,13 +143,13 @@ def test_save_is_atomic_when_torch_save_fails(split, saved, tmp_path, monkeypatc
     path = tmp_path / "model.pt"
     path.write_bytes(saved.read_bytes())
     before = path.read_bytes()
-    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **FIT)
+    model = cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, **FIT)
 
     def half_then_fail(obj, fh, *args, **kwargs):
         fh.write(b"partial bytes of a model")
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_module.torch, "save", half_then_fail)
+    monkeypatch.setattr(atomic_module.torch, "save", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
         model.save(path)
     assert path.read_bytes() == before
@@ -159,14 +160,14 @@ def test_save_is_atomic_when_torch_save_fails(split, saved, tmp_path, monkeypatc
 
 def test_save_into_new_folder_leaves_no_temporary(split, tmp_path) -> None:
     path = tmp_path / "sub" / "m.pt"
-    cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, **FIT).save(path)
+    cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, **FIT).save(path)
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]
 
 
 def test_changed_weight_bytes_are_detected(saved, tmp_path) -> None:
     """Bytes flipped inside a tensor's storage (the zip CRC is not checked by torch)."""
     state = torch.load(saved, weights_only=True)
-    largest = max(state["state_dict"].values(), key=lambda t: t.numel())
+    largest = max(state["model"]["state_dict"].values(), key=lambda t: t.numel())
     blob = bytearray(saved.read_bytes())
     at = blob.find(largest.numpy().tobytes()[:256])
     assert at > 0
@@ -197,7 +198,7 @@ def reverse_ids(state) -> None:
 
 @pytest.mark.parametrize("change", [
     reverse_ids,
-    lambda state: state["config"].update(dim=4),
+    lambda state: state["model"]["config"].update(dim=4),
     lambda state: state.update(domains=state["domains"][::-1]),
 ], ids=["reversed-id-maps", "edited-dim", "reordered-domains"])
 def test_edited_config_or_id_maps_are_detected(saved, tmp_path, change) -> None:
@@ -207,21 +208,20 @@ def test_edited_config_or_id_maps_are_detected(saved, tmp_path, change) -> None:
 
 @pytest.mark.parametrize("change, error", [
     (lambda state: state.pop("user_ids"), "KeyError: 'user_ids'"),
-    (lambda state: state["config"].update(dim=4), "RuntimeError: Error"),
+    (lambda state: state["model"]["config"].update(dim=4), "RuntimeError: Error"),
 ], ids=["missing-key", "weights-of-another-size"])
 def test_inconsistent_file_is_a_clear_error(saved, tmp_path, change, error) -> None:
     """Even with a checksum that matches (rewritten by hand), the file is named as corrupt."""
-    path = resaved(saved, tmp_path, change, model_module._digest)
+    path = resaved(saved, tmp_path, change, digest)
     with pytest.raises(ValueError, match=rf"edited.pt.*corrupt or not a cdgraph model \({error}"):
         cdgraph.load_model(path)
 
 
-def test_format_1_model_files_still_load(saved, split, tmp_path) -> None:
-    def format_1(state) -> None:
-        state["format"] = 1
-    path = resaved(saved, tmp_path, format_1, model_module._digest_v1)
-    users = torch.arange(split.data.num_users)
-    assert torch.equal(cdgraph.load_model(path).score_users(users), cdgraph.load_model(saved).score_users(users))
+def test_files_of_another_format_name_the_version(saved, tmp_path) -> None:
+    def format_2(state) -> None:
+        state["format"] = 2
+    with pytest.raises(ValueError, match="edited.pt.*format 2; this cdgraph reads format 3"):
+        cdgraph.load_model(resaved(saved, tmp_path, format_2, digest))
 
 
 def test_factor_model_checksum_covers_its_id_maps(split, tmp_path) -> None:
@@ -243,14 +243,14 @@ def test_fit_never_overwrites_a_file_that_is_not_a_checkpoint(saved, split, tmp_
         path.write_text("notes I want to keep\n")
     before = path.read_bytes()
     with pytest.raises(ValueError, match=r"keep.pt.*not a cdgraph training checkpoint.*another path or delete"):
-        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1).fit(split, checkpoint=path, source_weight=1.0,
+        cdgraph.GraphRecommender("tgt", dim=8, layers=1).fit(split, checkpoint=path, source_weight=1.0,
                                                                    **FIT)
     assert path.read_bytes() == before
 
 
 def test_fit_overwrites_its_own_checkpoint_without_resume(split, tmp_path) -> None:
     path = tmp_path / "run.pt"
-    model = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=1)
+    model = cdgraph.GraphRecommender("tgt", dim=8, layers=1)
     model.fit(split, checkpoint=path, source_weight=1.0, **dict(FIT, epochs=2))
     model.fit(split, checkpoint=path, source_weight=1.0, **FIT)
-    assert torch.load(path, weights_only=True)["train"]["epoch"] == 1
+    assert torch.load(path, weights_only=True)["done"]["train"]["loop"]["epoch"] == 1

@@ -1,12 +1,12 @@
 import numpy as np
 import torch
 
-from cdgraph.data.positives import PositiveSet
+from cdgraph.data.pairs import PairIndex
 
 
 def positives(seed=0, n_users=300, n_items=200, n=3000):
     rng = np.random.default_rng(seed)
-    return PositiveSet(rng.integers(0, n_users, n), rng.integers(0, n_items, n), n_items)
+    return PairIndex(rng.integers(0, n_users, n), rng.integers(0, n_items, n), n_items)
 
 
 def test_training_negatives_avoid_positives():

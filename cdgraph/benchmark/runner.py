@@ -8,6 +8,7 @@ bar chart are written next to it.
 """
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import time
@@ -18,14 +19,20 @@ from typing import Any, Callable
 import pandas as pd
 
 from cdgraph import datasets
-from cdgraph.data import split as splits
+from cdgraph.data.split import SPLITS
 from cdgraph.train.allocator import keep_freed_memory
 from cdgraph.io.atomic import atomic_write
-from cdgraph.models import make_method
+from cdgraph.models.registry import MODELS, available_models, make_model
+from cdgraph.train.config import TrainConfig, names as train_options
 from cdgraph.benchmark import report
+from cdgraph.benchmark.parallel import cores, run_parallel
 from cdgraph.benchmark.tasks import TASKS, get_task
 
 KEYS = ["task", "method", "seed"]
+#: Training options that each run of the grid sets itself (budget, seed, the task's protocol).
+GRID_SETS = ("epochs", "seed", "valid_protocol", "valid_negatives", "progress")
+#: What ``[benchmark.fit]`` takes: every other training option.
+FIT_KEYS = tuple(name for name in train_options() if name not in GRID_SETS)
 
 
 @dataclass
@@ -34,10 +41,11 @@ class GridConfig:
 
     Attributes:
         tasks, methods (list[str]): Names from :data:`~cdgraph.benchmark.tasks.TASKS`
-            and :func:`~cdgraph.models.available_methods`.
+            and :func:`~cdgraph.models.available_models`.
         seeds (list[int]): Training seeds (also the seed of the sampled test negatives).
         epochs (int): Epoch budget of every method; ``task_epochs`` overrides it per task.
-        fit (dict): Options of every ``fit`` (lr, batch_size, patience, ...).
+        fit (dict): Training options of every run (:class:`~cdgraph.TrainConfig` fields: lr,
+            batch_size, patience, ...), less those the grid sets itself (:data:`GRID_SETS`).
         reference (list[str]): cdgraph's own methods; the others are the baselines.
         out (str): Output folder (``results.csv``, ``results.md``, ``summary.md``,
             ``results.json``, ``results.png``, and ``config.json``: the configuration of the
@@ -58,16 +66,15 @@ class GridConfig:
     notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from cdgraph.models import available_methods
         for key in ("tasks", "methods", "reference"):
             value = getattr(self, key)
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} must be a list of names, e.g. [\"book-music\"], got {value!r}.")
         for t in self.tasks:
             get_task(t)
-        unknown = [m for m in self.methods if m not in available_methods()]
+        unknown = [m for m in self.methods if m not in MODELS]
         if unknown:
-            raise ValueError(f"Unknown method(s) {unknown}; available: {available_methods()}.")
+            raise ValueError(f"Unknown method(s) {unknown}; available: {available_models()}.")
         if not self.seeds or any(not _count(s, 0) for s in self.seeds):
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}.")
         if not _count(self.epochs, 1):
@@ -79,10 +86,16 @@ class GridConfig:
                 raise ValueError(f"task_epochs: {exc}") from None
             if not _count(epochs, 1):
                 raise ValueError(f"task_epochs: {task} must be a positive integer, got {epochs!r}.")
-        known = _fit_options(self.methods)
-        if set(self.fit) - known:
-            raise ValueError(f"Unknown option(s) {sorted(set(self.fit) - known)} in [benchmark.fit]: no "
-                             f"method of the grid takes them; known: {sorted(known)}.")
+        if not isinstance(self.fit, dict):
+            raise ValueError(f"[benchmark.fit] must be a table of training options, got {self.fit!r}.")
+        unknown = sorted(set(self.fit) - set(FIT_KEYS))
+        if unknown:
+            owned = [k for k in unknown if k in GRID_SETS]
+            raise ValueError(f"Unknown option(s) {unknown} in [benchmark.fit]"
+                             + (f" ({', '.join(owned)}: set by the grid itself, from epochs, seeds and each "
+                                f"task's protocol)" if owned else "")
+                             + f"; it takes the training options {', '.join(FIT_KEYS)}.")
+        TrainConfig(**self.fit)  # a ValueError names a bad value
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "GridConfig":
@@ -111,30 +124,18 @@ def _count(value: Any, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
-def _fit_options(methods: list[str]) -> set[str]:
-    """The keyword options that ``fit`` of any of ``methods`` (or of the graph model, to which
-    the methods that take ``**options`` pass them) names, less those :func:`run_one` sets."""
-    import inspect
-
-    from cdgraph.models.baselines import SHARED_FIT_OPTIONS
-    fits = [type(make_method(m, "target")).fit for m in methods]
-    names = SHARED_FIT_OPTIONS.union(p.name for fit in fits for p in inspect.signature(fit).parameters.values()
-                                     if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD)
-    return names - {"self", "split", "epochs", "seed", "valid_protocol", "num_negatives", "progress"}
-
-
 def run_one(task_name: str, method: str, seed: int, epochs: int, fit: dict[str, Any],
             root: str | None = None) -> dict[str, Any]:
     """Train ``method`` on ``task_name`` with ``seed`` and evaluate it; one results row."""
     task = get_task(task_name)
     data = datasets.load(task.dataset, root=root)
-    sp = getattr(splits, task.split)(data, task.target)
-    model = make_method(method, task.target)
-    options = dict(fit)
-    options.setdefault("valid_metric", task.metric)
+    sp = SPLITS.get(task.split)(data, task.target)
+    model = make_model(method, task.target)
+    config = TrainConfig(**{"valid_metric": task.metric, **fit, "epochs": epochs, "seed": seed,
+                            "valid_protocol": "sampled", "valid_negatives": task.num_negatives,
+                            "progress": False})
     started = time.perf_counter()
-    model.fit(sp, epochs=epochs, seed=seed, valid_protocol="sampled", num_negatives=task.num_negatives,
-              progress=False, **options)
+    model.fit(sp, config)
     seconds = time.perf_counter() - started
     sampled = model.evaluate(sp, protocol="sampled", num_negatives=task.num_negatives, k=(1, 5, 10), seed=seed)
     full = model.evaluate(sp, protocol="full", k=(20,))
@@ -250,8 +251,6 @@ def estimate(config: GridConfig, timings: pd.DataFrame, jobs: int = 1) -> dict[s
 
 
 def _replay(todo: list[tuple[str, str, int]], timings: pd.DataFrame, jobs: int) -> dict[str, Any]:
-    import heapq
-
     mean = _mean_seconds(timings)
     known = [mean[(t, m)] for t, m, _ in todo if (t, m) in mean]
     workers = [0.0] * max(1, min(jobs, len(known)))
@@ -264,33 +263,6 @@ def _replay(todo: list[tuple[str, str, int]], timings: pd.DataFrame, jobs: int) 
 def human_duration(seconds: float) -> str:
     """``"7.5 h"`` from an hour on, ``"3 min"`` below."""
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{max(1, round(seconds / 60))} min"
-
-
-def _start_worker(threads: int, parent: int, modules: list[str]) -> None:
-    """A grid worker: ``threads`` torch threads; imports the ``modules`` that registered the
-    grid's methods; Ctrl-C is the main process's to handle (it ends the workers); exits when
-    the main process is gone, killed or not."""
-    import importlib
-    import signal
-    import threading
-
-    import torch
-    keep_freed_memory()
-    torch.set_num_threads(threads)
-    for module in modules:
-        importlib.import_module(module)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
@@ -328,7 +300,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
     done = merge_results(csv, merge)
     todo = _todo(config, done, done)
     have = len(done)
-    threads = max(1, _cores() // jobs)
+    threads = max(1, cores() // jobs)
     echo(f"{have} runs done, {len(todo)} to go -> {csv}"
          + (f" ({jobs} at a time, {threads} thread{'s' * (threads > 1)} each)" if jobs > 1 and todo else ""))
     recorded: set[tuple[str, str, int]] = set()
@@ -360,51 +332,10 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
         while (job := take()) is not None:
             record(job[0], runner(*job[1]))
     else:
-        from cdgraph.models.registry import METHODS
-        modules = sorted({METHODS.get(m).__module__ for m in config.methods} - {"__main__", "__mp_main__"})
-        _run_parallel(take, runner, record, min(jobs, len(todo)), threads, modules)
+        modules = sorted({MODELS.get(m).__module__ for m in config.methods} - {"__main__", "__mp_main__"})
+        run_parallel(take, runner, record, min(jobs, len(todo)), threads, modules)
     write_reports(config, done)
     return done
-
-
-def _run_parallel(take: Callable[[], tuple | None], runner: Callable[..., dict[str, Any]],
-                  record: Callable[..., None], jobs: int, threads: int, modules: list[str]) -> None:
-    """Run what ``take`` gives in ``jobs`` spawned worker processes, ``record``-ing each row."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    failure: tuple[tuple[str, str, int], BaseException] | None = None
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
-                               initargs=(threads, os.getpid(), modules),
-                               mp_context=multiprocessing.get_context("spawn"))
-    try:
-        running: dict = {}
-        while True:
-            while failure is None and len(running) < jobs:  # keep `jobs` runs in flight
-                job = take()
-                if job is None:
-                    break
-                running[pool.submit(runner, *job[1])] = job[0]
-            if not running:
-                break
-            ended, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in ended:
-                cell = running.pop(future)
-                try:
-                    record(cell, future.result())
-                except Exception as exc:  # noqa: BLE001 - re-raised below, naming the run
-                    failure = failure or (cell, exc)
-    except BaseException:  # Ctrl-C or an error here: end the runs under way, write nothing more
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=failure is not None, cancel_futures=True)
-    if failure is not None:
-        (task, method, seed), exc = failure
-        raise RuntimeError(f"Benchmark run {task} {method} seed={seed} failed: {type(exc).__name__}: "
-                           f"{exc}. The runs that finished are in results.csv; run the grid again "
-                           f"to resume.") from exc
 
 
 __all__ = ["GridConfig", "estimate", "merge_results", "run_grid", "run_one", "write_reports", "TASKS"]

@@ -4,18 +4,20 @@ from __future__ import annotations
 import argparse
 import os
 
+import pandas as pd
+
+from cdgraph.benchmark import TASKS, GridConfig, estimate, merge_results, run_grid, write_reports
+from cdgraph.benchmark.runner import human_duration
 from cdgraph.cli.config import CLIError
+from cdgraph.models import available_models
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from cdgraph.benchmark import TASKS, GridConfig, merge_results, run_grid, write_reports
-    from cdgraph.models import available_methods
-
     if args.list:
         print("tasks:")
         for name, task in TASKS.items():
             print(f"  {name:18s} {task.describe()}")
-        print("methods:\n  " + " ".join(available_methods()))
+        print("methods:\n  " + " ".join(available_models()))
         return 0
     flags = {"tasks": args.tasks, "methods": args.methods, "seeds": args.seeds, "epochs": args.epochs,
              "out": args.out, "root": args.root or os.environ.get("CDGRAPH_DATA")}
@@ -47,11 +49,6 @@ def benchmark(args: argparse.Namespace) -> int:
 
 def _estimate(config, args: argparse.Namespace) -> str:
     """``--estimate``: how long the runs to go would take, from the given results files."""
-    import pandas as pd
-
-    from cdgraph.benchmark import estimate, merge_results
-    from cdgraph.benchmark.runner import human_duration
-
     missing = [m for m in args.estimate if not os.path.isfile(m)]
     if missing:
         raise CLIError(f"--estimate: no such results file {missing[0]!r}.")

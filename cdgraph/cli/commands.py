@@ -1,7 +1,9 @@
 """``cdgraph datasets``, ``evaluate``, ``recommend`` and ``export``."""
 from __future__ import annotations
 
+
 import argparse
+import inspect
 import io
 import json
 import re
@@ -13,13 +15,15 @@ import pandas as pd
 
 from cdgraph.cli import pipeline, report, rundir
 from cdgraph.cli.config import CLIError
+from cdgraph.datasets import available, default_root, info
+from cdgraph.datasets.catalog import FILES, spec
+from cdgraph.datasets.download import ensure_files
+from cdgraph.interop import export_recbole
+from cdgraph.models import MODELS, make_model
 
 
 # ------------------------------------------------------------------ datasets
 def datasets_list(args: argparse.Namespace) -> int:
-    from cdgraph.datasets import available, default_root, info
-    from cdgraph.datasets.catalog import FILES
-
     root = default_root()
     rows = []
     for name in available():
@@ -38,9 +42,6 @@ def datasets_list(args: argparse.Namespace) -> int:
 
 
 def datasets_info(args: argparse.Namespace) -> int:
-    from cdgraph.datasets import info
-    from cdgraph.datasets.catalog import FILES
-
     meta = info(args.name)
     meta["size_bytes"] = sum(FILES[f][0] for f in meta["files"])
     if args.json:
@@ -56,12 +57,21 @@ def datasets_info(args: argparse.Namespace) -> int:
 
 
 def datasets_download(args: argparse.Namespace) -> int:
-    from cdgraph.datasets.catalog import spec
-    from cdgraph.datasets.download import ensure_files
-
     s = spec(args.name)
     root = ensure_files(s.files, root=args.root, download=True, dataset=s.name)
     print(f"{s.name}: {len(s.files)} file(s) present and verified under {root}")
+    return 0
+
+
+# ------------------------------------------------------------------ models
+def models_list(args: argparse.Namespace) -> int:
+    for name in MODELS.names():
+        doc = (inspect.getdoc(MODELS.get(name)) or "").split("\n\n")[0].replace("\n", " ")
+        options = {k: v for k, v in make_model(name, "target").config().items() if k != "target"}
+        print(f"{name}\n    {doc}")
+        print("    " + (", ".join(f"{k}={v!r}" for k, v in options.items()) or "(no options)"))
+    print("\nOptions go into [model] of a config file, or --dim, --layers, --encoder, ... and "
+          "--option KEY=VALUE on the command line.")
     return 0
 
 
@@ -70,7 +80,7 @@ def evaluate(args: argparse.Namespace) -> int:
     folder, config = rundir.open_run(args.run_dir)
     data = pipeline.load_data(config)
     split = pipeline.make_split(config, data)
-    model = pipeline.load_fitted(folder, config, split)
+    model = pipeline.load_fitted(folder, config)
     protocols = (args.protocol,) if args.protocol else ("sampled", "full")
     metrics = pipeline.evaluate(model, split, config, protocols, k=args.k, num_negatives=args.num_negatives)
     if args.json:
@@ -126,10 +136,10 @@ def export(args: argparse.Namespace) -> int:
     folder, config = rundir.open_run(args.run_dir)
     out = Path(args.out).resolve() if args.out else folder / "export"
     data = split = None
-    if args.recbole or config["model"]["name"] == "pop":
+    if args.recbole:
         data = pipeline.load_data(config)
         split = pipeline.make_split(config, data)
-    model = pipeline.load_fitted(folder, config, split)
+    model = pipeline.load_fitted(folder, config)
     if not hasattr(model, "embeddings"):
         if not args.recbole:
             raise CLIError(f"Model {config['model']['name']!r} has no embeddings to export; "
@@ -138,8 +148,6 @@ def export(args: argparse.Namespace) -> int:
     else:
         written = _embeddings(model.embeddings(), out, args.format)
     if args.recbole:
-        from cdgraph.interop import export_recbole
-
         name = re.sub(r"[^\w.-]+", "-", config["data"].get("dataset") or "cdgraph")
         path = export_recbole(split, out / "recbole", name=name, overwrite=True)
         written.append(Path(path))

@@ -3,23 +3,31 @@
 A configuration has the sections ``[data]``, ``[model]``, ``[train]``, ``[evaluate]``,
 ``[compare]`` and ``[run]`` (see :data:`SCHEMA`). Values come, lowest first, from the
 library's defaults, a ``--config`` file and the command-line flags. :func:`resolve`
-checks every value, fills the defaults (the training defaults are read from
-:meth:`cdgraph.CrossDomainRecommender.fit`'s signature, so they follow the library) and
-turns paths absolute, so that the ``config.toml`` written into a run directory repeats
-the run from any working directory: ``cdgraph train --config RUN_DIR/config.toml``.
+checks every value, fills the defaults and turns paths absolute, so that the
+``config.toml`` written into a run directory repeats the run from any working directory:
+``cdgraph train --config RUN_DIR/config.toml``. Nothing is listed twice: ``[train]`` is
+:class:`cdgraph.TrainConfig` (its fields, defaults and checks), ``[model]`` is the ``name``
+of a registered model (:data:`cdgraph.models.MODELS`) and that model's constructor options.
 
 TOML has no null: an unset optional value is left out, and ``patience = "none"``
 means no early stopping.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
 import re
 from pathlib import Path
 from typing import Any, Callable
+
+import torch
+
+from cdgraph import datasets
+from cdgraph.data.split import SPLITS
+from cdgraph.models import MODELS, make_model
+from cdgraph.train.config import TrainConfig, default as train_default, names as train_options, parse
+
 
 try:  # Python 3.11+
     import tomllib
@@ -31,14 +39,6 @@ class CLIError(Exception):
     """A mistake in the user's command, configuration or files (exit code 2)."""
 
 
-MODELS = ("cdgraph", "graph-mix", "pop", "bprmf", "lightgcn-target", "lightgcn-joint")
-#: Models built from the ``[model]`` components: the configurable graph model, and
-#: :class:`cdgraph.models.GraphMix` (the benchmark's ``cdgraph`` method) around it.
-GRAPH_MODELS = ("cdgraph", "graph-mix")
-SPLITS = ("predefined", "leave_one_out", "ratio", "cold_start")
-LOSSES = ("bpr", "bce", "softmax")
-#: Baselines that train on the target domain alone (no source weight to set).
-FIXED_SOURCE_WEIGHT = ("pop", "bprmf", "lightgcn-target")
 SECTIONS = ("data", "model", "train", "evaluate", "compare", "run")
 
 
@@ -97,6 +97,18 @@ def separator(value: Any) -> str:
     return {"\\t": "\t", "tab": "\t"}.get(value, value)
 
 
+def model_name(value: Any) -> str:
+    if value not in MODELS:
+        raise ValueError(f"expected a registered model ({', '.join(MODELS.names())}); got {value!r}")
+    return value
+
+
+def split_kind(value: Any) -> str:
+    if value not in SPLITS:
+        raise ValueError(f"expected one of {', '.join(SPLITS.names())}; got {value!r}")
+    return value
+
+
 def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in options:
@@ -104,24 +116,6 @@ def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
         return value
     check.__name__ = "choice"
     return check
-
-
-def source_weight(value: Any) -> float | str:
-    if value == "auto":
-        return "auto"
-    try:
-        return nonneg_float(value)
-    except ValueError:
-        raise ValueError(f"expected a non-negative number or 'auto', got {value!r}") from None
-
-
-def patience(value: Any) -> int | str:
-    if value in ("none", "None"):
-        return "none"
-    try:
-        return positive_int(value)
-    except ValueError:
-        raise ValueError(f"expected a positive integer or 'none', got {value!r}") from None
 
 
 def list_of(check: Callable[[Any], Any]) -> Callable[[Any], list]:
@@ -155,27 +149,52 @@ def files(value: Any) -> dict[str, str]:
     return {text(k): text(v) for k, v in value.items()}
 
 
+def key_value(item: str) -> tuple[str, Any]:
+    """``("meta_epochs", 10)`` from ``"meta_epochs=10"``: the value read as JSON, else as text."""
+    key, eq, text_value = item.partition("=")
+    if not eq or not key.strip() or key.strip() == "name":
+        raise CLIError(f"--option expects KEY=VALUE with a model option as KEY, got {item!r}.")
+    try:
+        return key.strip(), json.loads(text_value)
+    except ValueError:
+        return key.strip(), text_value
+
+
 def table(value: Any) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"expected a table of options, got {value!r}")
     return dict(value)
 
 
-#: section -> key -> check. Keys not listed here are refused.
+def _train_option(name: str) -> Callable[[Any], Any]:
+    """The check of ``[train] name``; it returns the value as TOML holds it (``"none"`` for None)."""
+    def check(value: Any) -> Any:
+        try:
+            value = parse(name, value, where="[train]")
+        except ValueError as exc:  # its text begins with "[train]: name ..."
+            raise ValueError(str(exc).split(": ", 1)[1].rstrip(".")) from None
+        return "none" if value is None else list(value) if isinstance(value, tuple) else value
+    return check
+
+
+def train_config(train: dict[str, Any]) -> TrainConfig:
+    """The :class:`~cdgraph.TrainConfig` of a ``[train]`` table."""
+    try:
+        return TrainConfig(**{k: parse(k, v, where="[train]") for k, v in train.items()})
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"[train] {exc}") from None
+
+
+#: section -> key -> check. Keys not listed here are refused, except in [model] (the
+#: model's own options, checked when it is built).
 SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
     "data": {"dataset": text, "root": path, "files": files, "user_col": text, "item_col": text,
              "rating_col": text, "time_col": text, "split_col": text, "sep": separator,
-             "target": text, "split": choice(SPLITS), "split_seed": nonneg_int},
-    "model": {"name": choice(MODELS), "encoder": text, "fusion": text, "scorer": text,
-              "alignment": list_of(text), "dim": positive_int, "layers": nonneg_int,
-              "encoder_options": table, "fusion_options": table, "scorer_options": table,
-              "alignment_options": table},
-    "train": {"epochs": positive_int, "lr": positive_float, "batch_size": positive_int,
-              "patience": patience, "source_weight": source_weight, "seed": nonneg_int,
-              "device": text, "loss": choice(LOSSES), "l2": nonneg_float, "valid_metric": text,
-              "neighbors": list_of(positive_int)},
+             "target": text, "split": split_kind, "split_seed": nonneg_int},
+    "model": {"name": model_name},
+    "train": {name: _train_option(name) for name in train_options()},
     "evaluate": {"k": list_of(positive_int), "num_negatives": positive_int},
-    "compare": {"models": list_of(choice(MODELS)), "seeds": list_of(nonneg_int)},
+    "compare": {"models": list_of(model_name), "seeds": list_of(nonneg_int)},
     "run": {"out": path},
 }
 PATHS = {("data", "root"), ("run", "out")}
@@ -185,6 +204,8 @@ def check(section: str, key: str, value: Any) -> Any:
     """``value`` checked for ``[section] key``; CLIError naming the key otherwise."""
     if section not in SCHEMA:
         raise CLIError(f"Unknown configuration section [{section}]; use {', '.join(SECTIONS)}.")
+    if section == "model" and key != "name":
+        return value  # a model option: checked by the model's constructor in resolve()
     if key not in SCHEMA[section]:
         raise CLIError(f"Unknown configuration key {key!r} in [{section}]; "
                        f"known keys: {', '.join(SCHEMA[section])}.")
@@ -234,32 +255,8 @@ def merge(*configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ resolving
-def fit_defaults() -> dict[str, Any]:
-    """The training defaults of :meth:`cdgraph.CrossDomainRecommender.fit`."""
-    from cdgraph.models.graph import CrossDomainRecommender
-
-    params = inspect.signature(CrossDomainRecommender.fit).parameters
-    out = {key: params[key].default for key in ("epochs", "lr", "batch_size", "patience", "seed",
-                                                "loss", "l2", "valid_metric") if key in params}
-    out["patience"] = "none" if out.get("patience") is None else out["patience"]
-    return out
-
-
-def _init_default(key: str) -> Any:
-    from cdgraph.models.graph import CrossDomainRecommender
-
-    return inspect.signature(CrossDomainRecommender.__init__).parameters[key].default
-
-
-def model_defaults() -> dict[str, Any]:
-    """The component and size defaults of :class:`cdgraph.CrossDomainRecommender`."""
-    return {key: _init_default(key) for key in ("encoder", "fusion", "scorer", "dim", "layers")}
-
-
 def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[str, dict[str, Any]]:
-    """Fill defaults and check that the data, model and split options fit together."""
-    from cdgraph import datasets
-
+    """Fill defaults and check that the data, model, training and split options fit together."""
     config = merge({s: {} for s in SECTIONS}, config)
     data, model, train = config["data"], config["model"], config["train"]
     if ("dataset" in data) == ("files" in data):
@@ -288,60 +285,46 @@ def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[st
     data.setdefault("split_seed", 0)
 
     model.setdefault("name", "cdgraph")
-    if model["name"] in GRAPH_MODELS:
-        for key, value in model_defaults().items():
-            model.setdefault(key, value)
-    else:
-        given = [k for k in ("encoder", "fusion", "scorer", "alignment") if k in model]
-        if given:
-            raise CLIError(f"--{given[0]} applies to --model cdgraph or graph-mix only; {model['name']!r} "
-                           f"is a fixed baseline.")
-        defaults = model_defaults()
-        model.setdefault("dim", defaults["dim"])
-        model.setdefault("layers", defaults["layers"])
-    if model["name"] in GRAPH_MODELS:
-        _check_components(model)
-    if not compare and model["name"] in FIXED_SOURCE_WEIGHT and "source_weight" in train:
-        raise CLIError(f"--source-weight does not apply to {model['name']!r}, which trains on the "
-                       f"target domain only; use --model cdgraph, graph-mix or lightgcn-joint.")
-    if not compare and model["name"] in GRAPH_MODELS:
-        train.setdefault("source_weight", _init_default("source_weight"))
-
-    for key, value in fit_defaults().items():
-        train.setdefault(key, value)
-    train.setdefault("device", "cpu")
-    _check_device(train["device"])
+    names = config["compare"].setdefault("models", [model["name"], "lightgcn-joint"]) if compare else [model["name"]]
+    options = {k: v for k, v in model.items() if k != "name"}
+    for name in names:  # every model's options checked before anything trains
+        build_model(name, data["target"], options_for(name, options) if compare else options)
+    unused = sorted(set(options) - {k for name in names for k in options_for(name, options)})
+    if unused:
+        raise CLIError(f"[model] {unused[0]}: none of the models compared ({', '.join(names)}) takes it.")
+    for name in train_options():  # the run's config.toml lists every training option
+        value = train_default(name)
+        if value is not None:
+            train.setdefault(name, list(value) if isinstance(value, tuple) else value)
+    train_config(train)
+    _check_device(train.get("device", "cpu"))
     config["evaluate"].setdefault("k", [5, 10, 20])
     config["evaluate"].setdefault("num_negatives", num_negatives)
     if compare:
-        config["compare"].setdefault("models", ["cdgraph", "lightgcn-joint"])
-        config["compare"].setdefault("seeds", [train["seed"]])
+        config["compare"].setdefault("seeds", [train.get("seed", 0)])
     else:
         config.pop("compare", None)
     config["run"].setdefault("out", str(Path("runs").resolve()))
     return {s: v for s, v in config.items() if v}
 
 
-def _check_components(model: dict[str, Any]) -> None:
-    from cdgraph.nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS
+def options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The ``[model]`` options that model ``name`` takes (a comparison gives each model its own)."""
+    takes = make_model(name, "target").option_names()
+    return {k: v for k, v in options.items() if k in takes}
 
-    for key, registry in (("encoder", ENCODERS), ("fusion", FUSIONS), ("scorer", SCORERS)):
-        try:
-            registry.get(model[key])
-        except ValueError:
-            raise CLIError(f"Unknown {registry.kind} {model[key]!r} (--{key}); available: "
-                           f"{', '.join(registry.names())}.") from None
-    for name in model.get("alignment", []):
-        try:
-            ALIGNMENTS.get(name)
-        except ValueError:
-            raise CLIError(f"Unknown alignment loss {name!r} (--alignment); available: "
-                           f"{', '.join(ALIGNMENTS.names())}.") from None
+
+def build_model(name: str, target: str, options: dict[str, Any]) -> Any:
+    """A new model ``name`` for ``target`` with the ``[model]`` options; CLIError naming the
+    model and the option it refuses."""
+
+    try:
+        return make_model(name, target, **options)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"[model] of model {name!r}: {exc}") from None
 
 
 def _check_device(device: str) -> None:
-    import torch
-
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError):

@@ -154,4 +154,3 @@ def comparison(table: pd.DataFrame, metric: str, title: str = "") -> bytes:
     ax.grid(alpha=0.3, axis="y")
     ax.set_ylim(0, max(1e-9, float((stats["mean"] + np.nan_to_num(errors)).max())) * 1.2)
     return _png(fig)
-

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from cdgraph.io.atomic import atomic_write, usual_mode  # noqa: F401  (usual_mode re-exported)
+from cdgraph.io.atomic import atomic_write
 from cdgraph.cli.config import CLIError, read
 
 CONFIG = "config.toml"

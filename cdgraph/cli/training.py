@@ -10,17 +10,14 @@ from typing import Any
 import pandas as pd
 
 from cdgraph import __version__
-from cdgraph.evaluation.protocols import check_metric
-from cdgraph.models.base import valid_protocol
 from cdgraph.cli import config as cfg
 from cdgraph.cli import pipeline, plots, report, rundir
 from cdgraph.cli.config import CLIError
+from cdgraph.evaluation.protocols import check_metric, valid_protocol
+from cdgraph.graph import build_graph, graph_stats
+from cdgraph.io.atomic import usual_mode
 
 log = logging.getLogger(__name__)
-
-
-def resume_supported() -> bool:
-    return pipeline.supports_resume()
 
 
 def gather(args: argparse.Namespace, compare: bool = False) -> dict[str, dict[str, Any]]:
@@ -30,6 +27,9 @@ def gather(args: argparse.Namespace, compare: bool = False) -> dict[str, dict[st
         if "." in dest and value is not None:
             section, key = dest.split(".", 1)
             flags.setdefault(section, {})[key] = cfg.check(section, key, value)
+    for item in getattr(args, "model_options", None) or []:
+        key, value = cfg.key_value(item)
+        flags.setdefault("model", {})[key] = value
     flags = cfg.absolute_paths(flags, Path.cwd())
     base = cfg.read(args.config) if getattr(args, "config", None) else {}
     given = flags.get("data", {})
@@ -51,7 +51,6 @@ def _write_plots(folder: Path, history: pd.DataFrame | None, data, split, valid_
         log.warning(plots.MISSING)
         notes.append(plots.MISSING)
         return {}
-    from cdgraph.graph import build_graph, graph_stats
 
     drawn: dict[str, bytes] = {}
     if history is not None and len(history):
@@ -88,14 +87,12 @@ def train(args: argparse.Namespace) -> int:
     data = pipeline.load_data(config)
     split = pipeline.make_split(config, data)
     try:  # before the run directory exists: the metric that selects the model
-        check_metric(config["train"]["valid_metric"], valid_protocol(split)[0],
+        check_metric(pipeline.train_config(config).valid_metric, valid_protocol(split)[0],
                      groups=len(split.cold_users) > 0)
     except ValueError as exc:
         raise CLIError(f"valid_metric: {exc}") from None
-    model = pipeline.build_model(config)
+    model = pipeline.model_of(config)
     name = config["model"]["name"]
-    if name in ("cdgraph", "lightgcn-joint"):
-        config["train"]["source_weight"] = model.source_weight
     if not resume:
         folder = rundir.create(config["run"]["out"], name)
     config_text = cfg.dumps(config, header=_header("train"))
@@ -107,15 +104,12 @@ def train(args: argparse.Namespace) -> int:
     history = getattr(model, "history_", None)
     rundir.write_csv(folder / rundir.HISTORY, history if history is not None else pd.DataFrame(columns=["epoch", "loss"]))
     notes: list[str] = []
-    if name == "pop":
-        notes.append("pop keeps no weights: evaluate, recommend and export recount it from the split.")
-    else:
-        model.save(folder / rundir.MODEL)
-        rundir.usual_mode(folder / rundir.MODEL)
+    model.save(folder / rundir.MODEL)
+    usual_mode(folder / rundir.MODEL)
     metrics = pipeline.evaluate(model, split, config)
     metrics.update(pipeline.fit_summary(model), fit_seconds=round(seconds, 3), model=name)
     rundir.write_json(folder / rundir.METRICS, metrics)
-    figures = _write_plots(folder, history, data, split, config["train"]["valid_metric"], notes)
+    figures = _write_plots(folder, history, data, split, pipeline.train_config(config).valid_metric, notes)
     text = report.run_report(config, config_text, data.summary(), split.summary(), metrics, figures, notes)
     rundir.write_text(folder / rundir.REPORT, text)
     print(report.text_table(report.metrics_frame(metrics)))
@@ -128,13 +122,13 @@ def compare(args: argparse.Namespace) -> int:
     data = pipeline.load_data(config)
     split = pipeline.make_split(config, data)
     protocol = args.protocol or ("sampled" if "dataset" in config["data"] else "full")
-    metric = args.metric or config["train"]["valid_metric"]
+    metric = args.metric or pipeline.train_config(config).valid_metric
     models, seeds = config["compare"]["models"], config["compare"]["seeds"]
     try:  # mistakes before any training
         check_metric(metric, protocol, config["evaluate"]["k"], groups=len(split.cold_users) > 0)
     except ValueError as exc:
         raise CLIError(f"--metric: {exc}") from None
-    built = {name: pipeline.build_model(config, name) for name in models}
+    built = {name: pipeline.model_of(config, name) for name in models}
     folder = rundir.create(config["run"]["out"], "compare")
     config_text = cfg.dumps(config, header=_header("compare"))
     rundir.write_text(folder / rundir.CONFIG, config_text)
@@ -143,7 +137,7 @@ def compare(args: argparse.Namespace) -> int:
     rows = []
     for name in models:
         for seed in seeds:
-            model = built.pop(name, None) or pipeline.build_model(config, name)
+            model = built.pop(name, None) or pipeline.model_of(config, name)
             seconds = pipeline.fit(model, split, config, seed=seed)
             result = pipeline.evaluate(model, split, config, protocols=(protocol,))
             rows.append({"model": name, "seed": seed, "protocol": protocol, **result[protocol],

@@ -13,7 +13,9 @@ point; it builds on :func:`check_domain_name`, :func:`check_distinct_columns`,
 from __future__ import annotations
 
 import logging
-from typing import Any
+import math
+import numbers
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -244,3 +246,19 @@ def collapse_duplicates(domain: str, frame: pd.DataFrame, n_items: int) -> pd.Da
     keep = np.ones(len(frame), dtype=bool)
     keep[drop] = False
     return frame[keep].reset_index(drop=True)
+
+
+def check_number(where: str, name: str, value: Any, integer: bool = False, positive: bool = False,
+                 allowed: Sequence[Any] = ()) -> Any:
+    """``value`` if it is a finite number of the asked kind (or one of ``allowed``), else a
+    ``ValueError`` such as "fit: lr must be a positive number, got -1."."""
+    if any(value is other or (isinstance(value, str) and value == other) for other in allowed):
+        return value
+    ok = (isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value) and (value > 0 if positive else value >= 0))
+    if not ok:
+        sign = "positive" if positive else "non-negative"
+        others = "".join(f" or {other!r}" for other in allowed)
+        raise ValueError(f"{where}: {name} must be a {sign} {'integer' if integer else 'number'}{others}, "
+                         f"got {value!r}.")
+    return value

@@ -1,4 +1,5 @@
-"""A sorted set of (user, item) pairs with vectorised membership and per-user lookup."""
+"""A sorted set of (user, item) pairs with vectorised membership, per-user lookup and negative
+sampling: the one structure behind training's negatives and the metrics' masks."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,10 @@ from torch import Tensor
 
 def as_long(x: Any, name: str) -> Tensor:
     """``x`` (tensor, array, list or Series) as a 1-D int64 tensor; a tensor keeps its device."""
-    t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
+    if not isinstance(x, Tensor):
+        x = np.asarray(x)
+        x = x if x.flags.writeable else x.copy()  # torch shares memory and refuses read-only arrays
+    t = x if isinstance(x, Tensor) else torch.as_tensor(x)
     if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer indices, got dtype {t.dtype}")
     return t.long().reshape(-1)
@@ -97,3 +101,28 @@ class PairIndex:
         offsets = torch.cumsum(counts, 0) - counts
         idx = torch.arange(rows.numel(), device=users.device) + (lo - offsets)[rows]
         return rows, self.keys[idx] - users[rows] * self.num_items
+
+    def sample_negatives(self, users: Tensor, generator: torch.Generator, num: int = 1,
+                         max_rounds: int = 20, candidates: Tensor | None = None) -> Tensor:
+        """``num`` items per user drawn uniformly among the items the user has no pair with
+        (among ``candidates`` when given, e.g. the items seen in training).
+
+        Colliding draws are redrawn (only those) for up to ``max_rounds`` rounds; a user
+        who interacted with (nearly) every item may keep a positive after that.
+        """
+        pool = self.num_items if candidates is None else len(candidates)
+
+        def draw(shape: tuple[int, ...]) -> Tensor:
+            idx = torch.randint(0, pool, shape, generator=generator)
+            return idx if candidates is None else candidates[idx]
+
+        shape = (users.numel(), num)
+        neg = draw(shape)
+        u = users.reshape(-1, 1).expand(shape)
+        for _ in range(max_rounds):
+            bad = self.contains(u, neg)
+            n_bad = int(bad.sum())
+            if n_bad == 0:
+                break
+            neg[bad] = draw((n_bad,))
+        return neg

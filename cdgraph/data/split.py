@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from cdgraph.data.interactions import CrossDomainData
+from cdgraph.registry import Registry
 
-__all__ = ["Split", "leave_one_out", "ratio", "cold_start", "predefined"]
+__all__ = ["SPLITS", "Split", "leave_one_out", "ratio", "cold_start", "predefined"]
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str, fixe
 
 
 def order_within_users(users: np.ndarray, rng: np.random.Generator,
-                        time: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       time: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rank of each row within its user (0 = last: the latest by ``time``, or last in a
     seeded random order; time ties are broken at random) and the user's row count.
 
@@ -354,3 +355,9 @@ def _align_negatives(test: pd.DataFrame, fixed: pd.DataFrame) -> np.ndarray:
     out = np.full((len(test), width), -1, dtype=np.int64)
     out[rows >= 0] = table[rows[rows >= 0]]
     return out
+
+
+#: The split functions by name (``SPLITS.get("cold_start")(data, target, seed=0)``).
+SPLITS: Registry = Registry("split")
+for _split in (leave_one_out, ratio, cold_start, predefined):
+    SPLITS.add(_split.__name__, _split)

@@ -1,4 +1,7 @@
-"""Evaluation metrics for recommendation, on torch tensors of any device.
+"""Evaluation: the protocols a split is evaluated with, and the metrics behind them.
+
+* :func:`evaluate_scores`: a model's scoring functions on a split's held-out part, by
+  protocol (``"full"``, ``"sampled"``, ``"classification"``), cold and warm users apart;
 
 * :func:`full_ranking`: held-out items against the whole catalogue, train items masked,
   users scored in chunks; Recall / NDCG / HR / Precision / MRR at K, one row per user.
@@ -16,9 +19,12 @@ sampled protocol, MRR over sampled candidates and per-row output.
 from __future__ import annotations
 
 from cdgraph.evaluation.full import full_ranking
-from cdgraph.evaluation.sampled import auc, classification, sampled_ranking
 from cdgraph.evaluation.negatives import sample_negatives
+from cdgraph.evaluation.protocols import (PROTOCOLS, check_metric, evaluate_scores, metric_names,
+                                          valid_protocol)
+from cdgraph.evaluation.sampled import auc, classification, sampled_ranking
 from cdgraph.evaluation.stats import paired_test, summarize
 
-__all__ = ["full_ranking", "sampled_ranking", "sample_negatives", "classification", "auc",
-           "summarize", "paired_test"]
+__all__ = ["PROTOCOLS", "auc", "check_metric", "classification", "evaluate_scores", "full_ranking",
+           "metric_names", "paired_test", "sample_negatives", "sampled_ranking", "summarize",
+           "valid_protocol"]

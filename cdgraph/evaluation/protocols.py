@@ -9,8 +9,11 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from cdgraph.evaluation import classification, full_ranking, sample_negatives, sampled_ranking, summarize
-from cdgraph.evaluation.full import check_ks
+from cdgraph.evaluation.full import check_ks, full_ranking
+from cdgraph.evaluation.negatives import sample_negatives
+from cdgraph.evaluation.sampled import classification, sampled_ranking
+from cdgraph.evaluation.stats import summarize
+from cdgraph.data.checks import check_number
 from cdgraph.data.split import Split
 
 PROTOCOLS = ("full", "sampled", "classification")
@@ -170,3 +173,18 @@ def _warn_if_fewer(split: Split, on: str, num_negatives: int) -> None:
                       f"interactions, those users' own training items and the held-out item are "
                       f"not negatives. Their metrics are higher than under a full 1 + {num_negatives} "
                       f"protocol; lower num_negatives, or use protocol='full'.", stacklevel=3)
+
+
+def valid_protocol(split: Split, protocol: str | None = None,
+                   num_negatives: int | None = None) -> tuple[str, int]:
+    """The validation protocol and negative count: the given ones, else the dataset's
+    (``"sampled"`` with its ``num_negatives`` when its protocol samples, else ``"full"``)."""
+    own = split.data.meta.get("protocol", {})
+    num_negatives = own.get("num_negatives", 999) if num_negatives is None else num_negatives
+    check_number("validation", "num_negatives", num_negatives, integer=True, positive=True)
+    return protocol or ("sampled" if "num_negatives" in own else "full"), num_negatives
+
+
+def metric_cutoffs(metric: str) -> list[int]:
+    """The cut-off of a metric name (``[10]`` for ``"NDCG@10"``, ``[]`` for ``"MRR"``)."""
+    return [int(metric.rsplit("@", 1)[1])] if "@" in metric and metric.rsplit("@", 1)[1].isdigit() else []

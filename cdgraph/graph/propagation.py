@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 
-class _SpMM(torch.autograd.Function):
+class SpMM(torch.autograd.Function):
     """``A @ X`` whose backward uses a precomputed CSR transpose (no per-step transpose)."""
 
     @staticmethod
@@ -40,10 +40,10 @@ class Block:
     iu: Tensor  # [num_items, num_users] CSR
 
     def users_from_items(self, items: Tensor) -> Tensor:
-        return _SpMM.apply(self.ui, self.iu, items)
+        return SpMM.apply(self.ui, self.iu, items)
 
     def items_from_users(self, users: Tensor) -> Tensor:
-        return _SpMM.apply(self.iu, self.ui, users)
+        return SpMM.apply(self.iu, self.ui, users)
 
     def to(self, device: torch.device | str) -> "Block":
         return Block(self.ui.to(device), self.iu.to(device))

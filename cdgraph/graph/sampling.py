@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cdgraph.graph.propagation import _SpMM
+from cdgraph.graph.propagation import SpMM
 
 
 @dataclass
@@ -66,7 +66,7 @@ class SampledGraph:
     def propagate(self, h: Tensor, block: int) -> Tensor:
         """``blocks[block] @ h`` with autograd through the precomputed transpose."""
         a, a_t = self.blocks[block]
-        return _SpMM.apply(a, a_t, h)
+        return SpMM.apply(a, a_t, h)
 
 
 class NeighborSampler:

@@ -1,66 +1,105 @@
-"""The saved-model file format: what :meth:`CrossDomainRecommender.save
-<cdgraph.models.graph.CrossDomainRecommender.save>` and ``FactorRecommender.save`` write and
-:func:`load_model` reads.
+"""The saved-model file: what ``model.save`` writes and :func:`load_model` reads.
 
-A model file is one ``torch.save`` of a dict: a ``kind`` (``"CrossDomainRecommender"`` or
-``"FactorRecommender"``), a ``format`` number, the configuration, domains, id maps
-(:func:`ids_out`), training edges, weights and a ``sha256`` checksum (:func:`_digest`). It
-holds only tensors, numbers, strings, lists and dicts, so :func:`load_model` reads it with
-``torch.load(weights_only=True)``: a file carrying arbitrary pickled objects is refused and
-nothing of it runs. The checksum is there because torch does not verify the CRC of a file's
-zip members: bytes changed inside a tensor, an edited configuration or swapped id maps would
-otherwise load silently as a model that recommends wrong items. Files are written
-atomically (:func:`atomic_save`), so a failed save leaves the old file as it was.
+A model file is one ``torch.save`` of a dict: a ``kind`` (the ``file_kind`` of the model's
+class, which :data:`MODEL_FILES` maps back to the class that loads it), a ``format`` number, the target, domains and id maps
+(:func:`ids_out`), the target's training pairs (the items a recommendation leaves out),
+what the model's ``get_state()`` returns, and a ``sha256`` checksum of all of it
+(:func:`cdgraph.io.digest.digest`). It holds only tensors, numbers, strings, lists and
+dicts, so :func:`load_model` reads it with ``torch.load(weights_only=True)``: a file
+carrying arbitrary pickled objects is refused and nothing of it runs. Files are written
+atomically, so a failed save leaves the old file as it was.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
 
-from cdgraph.io.atomic import atomic_write
 from cdgraph.data.interactions import CrossDomainData
-from cdgraph.models.base import Recommender
 from cdgraph.data.split import Split
+from cdgraph.io.atomic import atomic_save
+from cdgraph.io.digest import digest
+from cdgraph.registry import Registry
 
-if TYPE_CHECKING:
-    from cdgraph.models.graph import CrossDomainRecommender
-
-#: 2: the checksum covers the whole file; 1 (still read): only the weights and edges.
-FORMAT_VERSION = 2
-
-
-def save_model(model: CrossDomainRecommender, path: str | os.PathLike) -> None:
-    """Write a fitted :class:`~cdgraph.models.graph.CrossDomainRecommender`'s weights,
-    configuration, id maps and training graph to ``path`` (see the module docstring)."""
-    data, ctx = model.data_, model.ctx_
-    state = {
-        "format": FORMAT_VERSION, "kind": "CrossDomainRecommender", "config": model.config(),
-        "domains": data.domains, "name": data.name,
-        "user_ids": ids_out(data.user_ids), "item_ids": {d: ids_out(data.item_ids[d]) for d in data.domains},
-        "edges": {d: torch.from_numpy(np.stack(ctx.edges[d])) for d in data.domains},
-        "state_dict": {k: v.cpu() for k, v in model.network_.state_dict().items()},
-        "train_config": asdict(model.train_config_) if model.train_config_ else {},
-    }
-    write_model_file(state, path)
+#: 3: one layout for every model kind (formats 1 and 2, of cdgraph before 0.2, are not read).
+FORMAT_VERSION = 3
+#: kind -> model class with ``from_state(state, data, device)``; models register themselves.
+MODEL_FILES: Registry = Registry("model file kind")
 
 
-def write_model_file(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Add the checksum of ``state`` (:func:`_digest`) and write it atomically to ``path``."""
-    state["sha256"] = _digest(state)
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """Write a fitted model's state, id maps and seen target items to ``path`` atomically."""
+    data = model.data_
+    kind = getattr(model, "file_kind", None)
+    if kind not in MODEL_FILES:
+        raise ValueError(f"{type(model).__name__} cannot be saved: give its class a file_kind, "
+                         f"get_state and from_state, and MODEL_FILES.add(file_kind, the class).")
+    seen = model._seen[["user", "item"]].to_numpy(np.int64).T.copy()
+    state = {"format": FORMAT_VERSION, "kind": kind, "target": model.target, "domains": data.domains,
+             "name": data.name, "user_ids": ids_out(data.user_ids),
+             "item_ids": {d: ids_out(data.item_ids[d]) for d in data.domains},
+             "seen": torch.from_numpy(seen), "model": model.get_state()}
+    state["sha256"] = digest(state)
     atomic_save(state, path)
 
 
-def weights_digest(weights: dict[str, Tensor]) -> str:
-    """The checksum of a training checkpoint: :func:`_digest_v1` over its network weights."""
-    return _digest_v1({"state_dict": weights})
+def load_model(path: str | os.PathLike, device: str = "cpu") -> Any:
+    """Load a model saved with ``model.save(path)``, as the class its ``kind`` names.
+
+    Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled objects is
+    refused and nothing of it runs; a file whose checksum does not match is refused too.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder; give the model file in it (e.g. a run "
+                         f"directory's model.pt).")
+    if not os.path.isfile(path):
+        raise ValueError(f"Model file {path!r} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
+        raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
+                         f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
+    if not isinstance(state, dict) or "kind" not in state or "format" not in state:
+        raise ValueError(f"{path!r} is not a cdgraph model file.")
+    if state["format"] != FORMAT_VERSION:
+        raise ValueError(f"{path!r} has format {state['format']}; this cdgraph reads format {FORMAT_VERSION}. "
+                         f"Train and save the model again with this version.")
+    if state.get("sha256") != digest(state):
+        raise ValueError(f"{path!r} is corrupt: the checksum of its contents does not match the one "
+                         f"written with them. Save the model again or fetch an intact copy.")
+    try:
+        cls = MODEL_FILES.get(state["kind"])
+        return cls.from_state(state["model"], data_of(state), state["target"], device)
+    except ValueError as exc:  # names what is wrong, e.g. a component that is not registered
+        raise ValueError(f"Cannot load {path!r}: {exc}") from exc
+    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError) as exc:
+        raise ValueError(f"Cannot load {path!r}: it is corrupt or not a cdgraph model ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0][:200]}). Save the model again or fetch an "
+                         f"intact copy.") from exc
+
+
+def data_of(state: dict[str, Any]) -> CrossDomainData:
+    """The id maps and seen target pairs of a model file as :class:`CrossDomainData` (the
+    other domains without interactions)."""
+    target = state["target"]
+    empty = {"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)}
+    frames = {d: pd.DataFrame(empty) for d in state["domains"]}
+    frames[target] = pd.DataFrame({"user": state["seen"][0].numpy(), "item": state["seen"][1].numpy()})
+    return CrossDomainData(frames, ids_in(state["user_ids"], "user"),
+                           {d: ids_in(state["item_ids"][d], "item") for d in state["domains"]},
+                           name=state.get("name"))
+
+
+def split_of(data: CrossDomainData, target: str, train: dict[str, pd.DataFrame]) -> Split:
+    """A split of ``data`` whose training part is ``train`` and with nothing held out, for
+    rebuilding a loaded model's training graph."""
+    empty = pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
+    frames = {d: train.get(d, empty) for d in data.domains}
+    return Split(data, target, frames, empty, empty.copy(), kind="loaded")
 
 
 def ids_out(index: pd.Index) -> dict[str, Any]:
@@ -75,117 +114,3 @@ def ids_in(spec: dict[str, Any], name: str) -> pd.Index:
     if spec["kind"] == "int":
         return pd.Index(spec["values"].numpy(), name=name)
     return pd.Index(list(spec["values"]), dtype=object, name=name)
-
-
-def _digest(state: dict[str, Any]) -> str:
-    """sha256 over everything a saved state holds but the checksum itself, in key order:
-    weights, edges, configuration, domains and id maps.
-
-    torch does not verify the CRC of a checkpoint's zip members, so bytes changed
-    inside a tensor would otherwise load silently as different weights; an edited
-    configuration or swapped id maps would load as a model that recommends wrong items.
-    """
-    h = hashlib.sha256()
-
-    def feed(key: str, value: Any) -> None:
-        if isinstance(value, dict):
-            h.update(f"{key}:dict:{len(value)}\0".encode())
-            for k in sorted(value, key=str):
-                feed(f"{key}/{k}", value[k])
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            h.update(f"{key}:strs:{len(value)}\0{json.dumps(value)}\0".encode())  # string ids, at once
-        elif isinstance(value, (list, tuple)):
-            h.update(f"{key}:list:{len(value)}\0".encode())
-            for i, item in enumerate(value):
-                feed(f"{key}/{i}", item)
-        elif isinstance(value, Tensor):
-            _feed_tensor(h, key, value)
-        else:
-            h.update(f"{key}:{type(value).__name__}:{value!r}\0".encode())
-
-    for key in sorted(k for k in state if k != "sha256"):
-        feed(key, state[key])
-    return h.hexdigest()
-
-
-def _digest_v1(state: dict[str, Any]) -> str:
-    """sha256 over the weights and training edges only: the checksum of format-1 model
-    files and of training checkpoints."""
-    h = hashlib.sha256()
-    for group in ("state_dict", "edges"):
-        for key in sorted(state.get(group, {})):
-            _feed_tensor(h, f"{group}/{key}", state[group][key])
-    return h.hexdigest()
-
-
-def _feed_tensor(h: Any, key: str, tensor: Tensor) -> None:
-    h.update(f"{key}/{tensor.dtype}/{tuple(tensor.shape)}".encode())
-    h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
-             if tensor.numel() else b"")
-
-
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-def load_model(path: str | os.PathLike, device: str = "cpu") -> Recommender:
-    """Load a model saved with :meth:`CrossDomainRecommender.save
-    <cdgraph.models.graph.CrossDomainRecommender.save>` (a :class:`~cdgraph.models.graph.CrossDomainRecommender`) or with the ``save`` of a factor model such as
-    :class:`~cdgraph.models.GraphMix`, EMCDR or PTUPCDR (a
-    :class:`~cdgraph.models.factors.FactorRecommender` that scores as it did).
-
-    Reads with ``torch.load(weights_only=True)``: a file carrying arbitrary pickled
-    objects is refused and nothing of it runs.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder; give the model file in it (e.g. a run "
-                         f"directory's model.pt).")
-    if not os.path.isfile(path):
-        raise ValueError(f"Model file {path!r} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError / RuntimeError variants
-        raise ValueError(f"Refused to load {path!r}: it is not a cdgraph model file readable with "
-                         f"weights_only=True ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}).") from None
-    if not isinstance(state, dict) or state.get("kind") not in ("CrossDomainRecommender", "FactorRecommender"):
-        raise ValueError(f"{path!r} is not a cdgraph model file.")
-    if state["kind"] == "FactorRecommender":
-        from cdgraph.models.factors import FACTORS_FORMAT as current, load_factors
-    else:
-        current = FORMAT_VERSION
-    if state.get("format") not in (1, current):
-        raise ValueError(f"{path!r} has format {state.get('format')}; this cdgraph reads 1 to {current}.")
-    if state.get("sha256") != (_digest if state["format"] == current else _digest_v1)(state):
-        raise ValueError(f"{path!r} is corrupt: the checksum of its contents does not match the one "
-                         f"written with them. Save the model again or fetch an intact copy.")
-    try:
-        if state["kind"] == "FactorRecommender":
-            return load_factors(state)
-        return _rebuild(state, device)
-    except ValueError as exc:  # names what is wrong, e.g. a component that is not registered
-        raise ValueError(f"Cannot load {path!r}: {exc}") from exc
-    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError) as exc:
-        raise ValueError(f"Cannot load {path!r}: it is corrupt or not a cdgraph model ({type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:200]}). Save the model again or fetch an "
-                         f"intact copy.") from exc
-
-
-def _rebuild(state: dict[str, Any], device: str) -> CrossDomainRecommender:
-    """The fitted :class:`~cdgraph.models.graph.CrossDomainRecommender` of a checked
-    :meth:`~cdgraph.models.graph.CrossDomainRecommender.save` state."""
-    from cdgraph.models.graph import CrossDomainRecommender  # here: cdgraph.model imports this module
-
-    cfg = state["config"]
-    model = CrossDomainRecommender(device=device, **{k: v for k, v in cfg.items()})
-    user_ids = ids_in(state["user_ids"], "user")
-    item_ids = {d: ids_in(state["item_ids"][d], "item") for d in state["domains"]}
-    frames = {d: pd.DataFrame({"user": e[0].numpy(), "item": e[1].numpy()}) for d, e in state["edges"].items()}
-    data = CrossDomainData(frames, user_ids, item_ids, name=state.get("name"))
-    empty = pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
-    split = Split(data, cfg["target"], frames, empty, empty.copy(), kind="loaded")
-    model._build(split, seed=0)
-    model.network_.load_state_dict(state["state_dict"])
-    model.network_.eval()
-    return model

@@ -1,7 +1,11 @@
-"""What every recommender offers once fitted: evaluate, recommend, in raw ids."""
+"""What every recommender is: :class:`Recommender`, fitted by the Trainer, scoring in raw ids."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+import inspect
+import logging
+import os
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -9,36 +13,140 @@ import torch
 from torch import Tensor
 
 from cdgraph.data.interactions import CrossDomainData, as_list
-from cdgraph.evaluation.protocols import draw_negatives, evaluate_scores
 from cdgraph.data.split import Split
-from cdgraph.train.loop import check_options
+from cdgraph.evaluation.protocols import draw_negatives, evaluate_scores, metric_cutoffs, valid_protocol
+from cdgraph.io.model_file import save_model
+from cdgraph.train.config import TrainConfig
+from cdgraph.train.trainer import Trainer
+
+log = logging.getLogger(__name__)
 
 
-class Recommender:
-    """Base class: subclasses fit and provide :meth:`score_users` / :meth:`score_pairs`
-    in index space; this class turns them into evaluation and raw-id recommendations.
+class Recommender(ABC):
+    """Base class of every model: declares how it trains and how it scores; the rest is shared.
+
+    A model implements
+
+    * :meth:`phases`: what training does, as phases the :class:`~cdgraph.train.Trainer`
+      runs (an optimisation loop, a part fitted first, a search); a model with nothing
+      to learn by gradient (popularity) does its counting there and yields nothing;
+    * :meth:`score_users` and :meth:`score_pairs`: scores in index space;
+    * :meth:`get_state` and :meth:`from_state`: what its saved file holds (see
+      :mod:`cdgraph.io.model_file`), under the :attr:`file_kind` it registers.
+
+    In return it gets :meth:`fit` (through the Trainer: checkpoints, exact resume,
+    early stopping, progress), :meth:`evaluate` on any protocol, :meth:`recommend` in raw
+    ids and :meth:`save`. Hyper-parameters are the constructor's arguments (kept as
+    attributes of the same name, see :meth:`config`); what ``fit`` learns ends in ``_``.
 
     Attributes (after ``fit``):
         data_ (CrossDomainData): The data the model was fitted on (id maps).
-        target (str): The target domain.
+        histories_ (dict[str, DataFrame]): Per epoch of each of the model's own loops.
+        train_config_ (TrainConfig): The options it was trained with.
     """
 
     target: str
+    file_kind: ClassVar[str]
     data_: CrossDomainData | None = None
     _seen: pd.DataFrame | None = None
+    histories_: dict[str, pd.DataFrame] | None = None
+    train_config_: TrainConfig | None = None
 
-    # -- subclasses implement --------------------------------------------------
-    def score_users(self, users: Tensor) -> Tensor:  # pragma: no cover - interface
-        raise NotImplementedError
+    # -- what a model declares ---------------------------------------------------
+    def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
+        """The phases of training (see :mod:`cdgraph.train.phases`); a generator that may
+        yield :class:`~cdgraph.train.phases.Loop`, :class:`~cdgraph.train.phases.Fit` and
+        :class:`~cdgraph.train.phases.Search` phases. The default learns nothing."""
+        self._remember(split)
+        return iter(())
 
-    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def score_users(self, users: Tensor) -> Tensor:
+        """Scores ``[len(users), num_target_items]`` of the target's items."""
+
+    @abstractmethod
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        """Scores ``[n, m]`` of each user's candidate items ``[n, m]`` (``-1`` pads)."""
+
+    @abstractmethod
+    def get_state(self) -> dict[str, Any]:
+        """What :meth:`save` writes besides the id maps: tensors, numbers, strings, lists, dicts."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, state: dict[str, Any], data: CrossDomainData, target: str,
+                   device: str = "cpu") -> "Recommender":
+        """The fitted model of a :meth:`get_state` state for ``target``, on ``data`` (its id maps
+        and the target's seen items)."""
 
     @property
     def eval_chunk(self) -> int:
+        """Users scored at a time in evaluation and recommendation."""
         return 1024
 
-    # -- shared ------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Forget what was computed from the weights (after they changed)."""
+
+    # -- what every model gets -----------------------------------------------------
+    def fit(self, split: Split, config: TrainConfig | None = None, *, checkpoint: str | os.PathLike | None = None,
+            resume: bool = False, callbacks: Sequence[Callable[[str, dict], None]] = (),
+            **overrides: Any) -> "Recommender":
+        """Train on ``split.train``, selecting on ``split.valid``, with the shared
+        :class:`~cdgraph.train.Trainer`.
+
+        Args:
+            config (TrainConfig, optional): The training options (default: the defaults).
+            checkpoint (path, optional): Write a checkpoint there after every epoch.
+            resume (bool): Continue from ``checkpoint`` (see :meth:`cdgraph.train.Trainer.fit`).
+            callbacks: Called after every epoch of every loop with ``(phase path, loop state)``.
+            **overrides: Training options changed from ``config``, e.g. ``epochs=10``; an
+                unknown name is a ``TypeError`` that lists them (see :class:`~cdgraph.TrainConfig`).
+        """
+        Trainer(config, **overrides).fit(self, split, checkpoint=checkpoint, resume=resume, callbacks=callbacks)
+        return self
+
+    @property
+    def history_(self) -> pd.DataFrame | None:
+        """Per epoch of the model's main loop (its loop named ``"train"``), if it has one."""
+        return None if self.histories_ is None else self.histories_.get("train")
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, read back from the attributes of the same names
+        (keyword options collected in ``**options`` from the attribute ``options``)."""
+        out: dict[str, Any] = {}
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self":
+                continue
+            if param.kind is param.VAR_KEYWORD:
+                out.update(getattr(self, "options", {}))
+            else:
+                out[name] = getattr(self, name)
+        return out
+
+    def option_names(self) -> set[str]:
+        """The options this model's constructor takes (besides ``target``)."""
+        return set(self.config()) - {"target"}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted model with its id maps (atomic write; the file holds only tensors,
+        numbers, strings, lists and dicts, read back by :func:`cdgraph.load_model` with
+        ``torch.load(weights_only=True)``)."""
+        self._check_fitted()
+        save_model(self, path)
+
+    def validator(self, split: Split, config: TrainConfig) -> Callable[[], dict[str, float]] | None:
+        """A function that evaluates on ``split.valid`` as ``config`` says (None without
+        validation interactions); it forgets cached embeddings first."""
+        if not len(split.valid):
+            return None
+        check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
+                                config.seed)
+
+        def validate() -> dict[str, float]:
+            self.invalidate()
+            return check()
+        return validate
+
     def _check_fitted(self) -> None:
         if self.data_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(split) first.")
@@ -53,10 +161,11 @@ class Recommender:
         """A function that evaluates on ``split.valid`` and checks that ``metric`` is reported.
 
         ``protocol`` and ``num_negatives`` default to the dataset's own protocol
-        (:func:`valid_protocol`); sampled negatives are drawn once, not at every call.
+        (:func:`~cdgraph.evaluation.protocols.valid_protocol`); sampled negatives are drawn
+        once, not at every call.
         """
         protocol, num_negatives = valid_protocol(split, protocol, num_negatives)
-        ks = sorted({1, 5, 10, 20, *_cutoff(metric)})
+        ks = sorted({1, 5, 10, 20, *metric_cutoffs(metric)})
         negatives: Any = "sampled"
         if protocol == "sampled":
             negatives = draw_negatives(split, "valid", num_negatives, seed)
@@ -175,17 +284,3 @@ class Recommender:
             scores[torch.isin(rows * num_items + ids.clamp(min=0), seen_keys)] = -torch.inf
         top = torch.topk(scores, min(k, scores.size(1)), dim=1)
         return top.values, ids.gather(1, top.indices)
-
-
-def valid_protocol(split: Split, protocol: str | None = None,
-                   num_negatives: int | None = None) -> tuple[str, int]:
-    """The validation protocol and negative count: the given ones, else the dataset's
-    (``"sampled"`` with its ``num_negatives`` when its protocol samples, else ``"full"``)."""
-    own = split.data.meta.get("protocol", {})
-    num_negatives = own.get("num_negatives", 999) if num_negatives is None else num_negatives
-    check_options("validation", num_negatives=num_negatives)
-    return protocol or ("sampled" if "num_negatives" in own else "full"), num_negatives
-
-
-def _cutoff(metric: str) -> list[int]:
-    return [int(metric.rsplit("@", 1)[1])] if "@" in metric and metric.rsplit("@", 1)[1].isdigit() else []

@@ -1,20 +1,22 @@
 """EMCDR: embedding and mapping for cold-start users (Man et al., IJCAI 2017)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.data.checks import check_number
 from cdgraph.data.split import Split
-from cdgraph.train.loop import check_options
-from cdgraph.models.factors import FactorRecommender, active
+from cdgraph.models.factors import active
+from cdgraph.models.registry import register_model
+from cdgraph.train.config import TrainConfig
+from cdgraph.train.phases import Loop
+from cdgraph.models.transfer import TransferRecommender
 
 
-class EMCDR(FactorRecommender):
+class EMCDR(TransferRecommender):
     r"""Embedding and Mapping for Cross-Domain Recommendation (Man et al., IJCAI 2017).
 
     Three stages, as in the paper:
@@ -37,67 +39,59 @@ class EMCDR(FactorRecommender):
         hidden (int, optional): Hidden width of an MLP mapping; linear when None.
         map_epochs (int): Full-batch Adam steps of the mapping. (default: 300)
         map_lr (float): Learning rate of the mapping. (default: 0.01)
+
+    The factor models train with the fit's options (epochs, lr, batch size, validation
+    on the target); the mapping with its own ``map_epochs`` and ``map_lr``.
     """
 
     def __init__(self, target: str, source: str | None = None, dim: int = 64, layers: int = 0,
                  hidden: int | None = None, map_epochs: int = 300, map_lr: float = 0.01) -> None:
-        check_options("EMCDR", dim=dim, layers=layers, hidden=hidden, map_epochs=map_epochs, map_lr=map_lr)
+        for name, value in (("dim", dim), ("map_epochs", map_epochs)):
+            check_number("EMCDR", name, value, integer=True, positive=True)
+        check_number("EMCDR", "layers", layers, integer=True)
+        check_number("EMCDR", "hidden", hidden, integer=True, positive=True, allowed=(None,))
+        check_number("EMCDR", "map_lr", map_lr, positive=True)
         self.target, self.source = target, source
         self.dim, self.layers, self.hidden = dim, layers, hidden
         self.map_epochs, self.map_lr = map_epochs, map_lr
-        self.users_: Tensor | None = None
-        self.items_: Tensor | None = None
 
-    def _domain_factors(self, split: Split, domain: str, fit: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        """Users and items of one domain, learned on that domain's train interactions alone."""
-        if domain == split.target:
-            sub = split
-        else:
-            empty = pd.DataFrame({"user": np.empty(0, np.int64), "item": np.empty(0, np.int64)})
-            sub = Split(split.data, domain, split.train, empty, empty.copy(), kind="source-only")
-        model = CrossDomainRecommender(domain, encoder="lightgcn", fusion="target", dim=self.dim,
-                                       layers=self.layers, source_weight=0.0,
-                                       encoder_options={"graph": "target"})
-        model.fit(sub, **{**fit, "patience": fit.get("patience") if len(sub.valid) else None})
-        return model._final()
-
-    def fit(self, split: Split, epochs: int = 30, lr: float = 0.01, batch_size: int = 8192,
-            seed: int = 0, patience: int | None = 10, progress: bool | None = None,
-            **options: Any) -> "EMCDR":
-        """Learn both domains' factors, then the mapping; options go to the factor models' fit."""
-        check_options("EMCDR.fit", epochs=epochs, lr=lr, batch_size=batch_size, patience=patience)
-        if split.target != self.target:
-            raise ValueError(f"This model recommends {self.target!r}; the split's target is {split.target!r}.")
-        sources = split.sources if self.source is None else [split.data.check_domain(self.source)]
-        if len(sources) != 1:
-            raise ValueError(f"EMCDR maps one source domain; pick one of {sources} with source=.")
-        source = sources[0]
-        fit = dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
-                   progress=progress, **options)
-        target_users, items = self._domain_factors(split, self.target, fit)
-        source_users, _ = self._domain_factors(split, source, fit)
+    def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
+        """Both domains' factors, then the mapping (full-batch Adam, ``map_epochs`` steps)."""
+        source = self.source_domain(split)
+        target_users, items, source_users, _ = yield from self.domain_factors(split, source)
         t_active, s_active = active(split, self.target), active(split, source)
         shared = torch.from_numpy(np.flatnonzero(t_active & s_active))
         if shared.numel() == 0:
             raise ValueError(f"EMCDR needs users active in both {source!r} and {self.target!r} training data.")
-        torch.manual_seed(seed)
+        torch.manual_seed(config.seed)
         mapping = (nn.Linear(self.dim, self.dim) if self.hidden is None else
                    nn.Sequential(nn.Linear(self.dim, self.hidden), nn.Tanh(), nn.Linear(self.hidden, self.dim)))
-        optim = torch.optim.Adam(mapping.parameters(), lr=self.map_lr)
-        x, y = source_users[shared].detach(), target_users[shared].detach()
-        for _ in range(self.map_epochs):
-            loss = (mapping(x) - y).pow(2).sum(1).mean()
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-        self.mapping_loss_ = float(loss.detach())
+        x, y = source_users[shared], target_users[shared]
+
+        def loss(module: nn.Module, batch: Any) -> dict[str, Tensor]:
+            return {"mapping": (module(x) - y).pow(2).sum(1).mean()}
+
+        fitted = yield Loop("train", mapping, steps=lambda gen: [None], loss=loss, epochs=self.map_epochs,
+                            lr=self.map_lr, patience=None, checkpoint=False)
+        self.mapping_loss_ = float(fitted.history["loss"].iloc[-1]) if len(fitted.history) else float("nan")
         # what predicting the mean target factors would cost: the mapping must do better
         self.mapping_baseline_ = float((y - y.mean(0)).pow(2).sum(1).mean())
-        users = target_users.detach().clone()
+        users = target_users.clone()
         cold = torch.from_numpy(np.flatnonzero(~t_active & s_active))
         with torch.no_grad():
-            users[cold] = mapping(source_users[cold].detach())
-        self.users_, self.items_ = users, items.detach()
+            users[cold] = mapping(source_users[cold])
+        self.users_, self.items_ = users, items
         self.source_ = source
         self._remember(split)
-        return self
+
+
+@register_model("emcdr")
+def emcdr(target: str, **options: Any) -> EMCDR:
+    """EMCDR on BPR-MF factors (the paper's MF variant)."""
+    return EMCDR(target, **options)
+
+
+@register_model("emcdr-lightgcn")
+def emcdr_lightgcn(target: str, **options: Any) -> EMCDR:
+    """EMCDR on 4-layer LightGCN factors learned per domain."""
+    return EMCDR(target, **{"layers": 4, **options})

@@ -3,32 +3,36 @@ personalised bridge for users new to the target."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from cdgraph.models import baselines
-from cdgraph.models.graph import CrossDomainRecommender
+from cdgraph.data.split import Split
+from cdgraph.models.baselines import lightgcn_target
+from cdgraph.models.factors import FactorRecommender, active
+from cdgraph.models.graph import GraphRecommender
+from cdgraph.models.ptupcdr import PTUPCDR
+from cdgraph.models.registry import register_model
 from cdgraph.nn.base import SCORERS
 from cdgraph.nn.scorers import DotScorer
-from cdgraph.data.split import Split
-from cdgraph.models.factors import FactorRecommender, active
-from cdgraph.models.ptupcdr import PTUPCDR
+from cdgraph.train.config import TrainConfig
+from cdgraph.train.phases import Fit
 
 log = logging.getLogger(__name__)
 
-#: fit options that belong to the graph model alone (the other parts train afresh, in memory)
-_GRAPH_ONLY = ("checkpoint", "resume", "source_weight", "neighbors", "cold_simulation")
+#: training options that belong to the graph model alone: the other parts train without them
+GRAPH_ONLY = {"source_weight": None, "neighbors": None, "cold_simulation": 0.0}
 
 
+@register_model("cdgraph")
 class GraphMix(FactorRecommender):
     r"""The joint-graph recommender, mixed per user with a target-only LightGCN (users with
     target history) or a PTUPCDR bridge (users new to the target).
 
     Why: on ``benchmarks/results/grid`` the joint graph
-    (:class:`~cdgraph.CrossDomainRecommender`: a user's embedding gathers both domains,
+    (:class:`~cdgraph.models.graph.GraphRecommender`: a user's embedding gathers both domains,
     propagated through the users they share) won most tasks but not all, and each time a
     model of another kind won, it erred on different users:
 
@@ -73,13 +77,13 @@ class GraphMix(FactorRecommender):
             ``{"layers": 4}``, LightGCN factors)
         target_only_options (dict, optional): Arguments of the target-only LightGCN.
             (default: the graph model's ``dim`` and ``layers``)
-        **options: :class:`~cdgraph.CrossDomainRecommender` arguments of the graph
+        **options: :class:`~cdgraph.models.graph.GraphRecommender` arguments of the graph
             model (its scorer must be ``"dot"``).
 
     Attributes (after ``fit``):
-        graph_ (CrossDomainRecommender): The fitted graph model.
+        graph_ (GraphRecommender): The fitted graph model.
         bridge_ (PTUPCDR or None): The fitted bridge; None when no held-out user was cold.
-        target_only_ (CrossDomainRecommender or None): The fitted target-only LightGCN; None
+        target_only_ (GraphRecommender or None): The fitted target-only LightGCN; None
             when no held-out user was warm.
         beta_ (float): The bridge's weight for cold users.
         gamma_ (float): The target-only model's weight for warm users.
@@ -98,11 +102,21 @@ class GraphMix(FactorRecommender):
         self.target_only_options = {"dim": options.get("dim", 64), "layers": options.get("layers", 4),
                                     **(target_only_options or {})}
         self.options = options
+        graph = GraphRecommender(target, **options)  # its options checked now, before any data
+        if not scores_by_inner_product(graph.scorer):
+            raise ValueError(f"GraphMix mixes inner-product scores; the graph model's scorer must be "
+                             f"'dot', got {graph.scorer!r}.")
+        PTUPCDR(target, **self.bridge_options)
+        lightgcn_target(target, **self.target_only_options)
         self.users_: Tensor | None = None
         self.items_: Tensor | None = None
-        self.graph_: CrossDomainRecommender | None = None
+        self.graph_: GraphRecommender | None = None
         self.bridge_: PTUPCDR | None = None
-        self.target_only_: CrossDomainRecommender | None = None
+        self.target_only_: GraphRecommender | None = None
+
+    def option_names(self) -> set[str]:
+        """Its own options and the graph model's."""
+        return super().option_names() | GraphRecommender(self.target).option_names()
 
     @property
     def history_(self):
@@ -113,41 +127,33 @@ class GraphMix(FactorRecommender):
     def source_weight_(self) -> float | None:
         return None if self.graph_ is None else self.graph_.source_weight_
 
-    def fit(self, split: Split, epochs: int = 30, seed: int = 0, **options: Any) -> "GraphMix":
-        """Fit the graph model, then the parts the held-out users need, then their weights.
-
-        ``epochs``, ``seed`` and ``options`` are those of
-        :meth:`cdgraph.CrossDomainRecommender.fit`; the other parts get them too, less the
-        graph model's own (``checkpoint``, ``resume``, ``source_weight``, ``neighbors``,
-        ``cold_simulation``).
-        """
-        graph = CrossDomainRecommender(self.target, **self.options)
-        if not scores_by_inner_product(graph.scorer):
-            raise ValueError(f"GraphMix mixes inner-product scores; the graph model's scorer must be "
-                             f"'dot', got {graph.scorer!r}.")
-        graph.fit(split, epochs=epochs, seed=seed, **options)
+    def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
+        """The graph model, then the parts the held-out users need (trained with the same
+        options less the graph model's own: ``source_weight``, ``neighbors``,
+        ``cold_simulation``), then their weights on validation."""
+        graph = GraphRecommender(self.target, **self.options)
         self.graph_, self.bridge_, self.target_only_ = graph, None, None
+        yield Fit("graph", graph, split)
         self.beta_, self.gamma_, self.valid_scores_ = 0.0, 0.0, {}
         self._remember(split)
-        rest = {k: v for k, v in options.items() if k not in _GRAPH_ONLY}
         held_out = np.concatenate([split.valid["user"].to_numpy(), split.test["user"].to_numpy()])
         warm = active(split, split.target)
         cold = active(split, split.sources) & ~warm
-        raw = tuple(t.detach().cpu() for t in graph._final())
+        raw = tuple(t.detach().cpu() for t in graph.final())
         parts, masks = [_standardised(*raw)], []
         if cold[held_out].any():
             self.bridge_ = PTUPCDR(self.target, dim=parts[0][0].shape[1], **self.bridge_options)
-            self.bridge_.fit(split, epochs=epochs, seed=seed, **rest)
+            yield Fit("bridge", self.bridge_, split, GRAPH_ONLY)
             parts.append(_standardised(self.bridge_.users_, self.bridge_.items_))
             masks.append(("beta", cold))
         if warm[held_out].any():
-            self.target_only_ = baselines.make("lightgcn-target", self.target, **self.target_only_options)
-            self.target_only_.fit(split, epochs=epochs, seed=seed, **rest)
-            parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_._final())))
+            self.target_only_ = lightgcn_target(self.target, **self.target_only_options)
+            yield Fit("target-only", self.target_only_, split, GRAPH_ONLY)
+            parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_.final())))
             masks.append(("gamma", warm))
         if not masks:  # no held-out user needs another part: exactly the graph model
             self.users_, self.items_ = raw
-            return self
+            return
         self.items_ = torch.cat([i for _, i in parts], 1)
         chosen = {name: 0.0 for name, _ in masks}
         mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
@@ -155,19 +161,18 @@ class GraphMix(FactorRecommender):
             log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
             chosen = {name: 0.5 for name in chosen}
         else:
-            metric = options.get("valid_metric", "NDCG@10")
-            check = self._validator(split, metric, options.get("valid_protocol"),
-                                    options.get("num_negatives"), seed)
+            check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
+                                    config.seed)
             for name in chosen:
                 scores = self.valid_scores_[name] = {}
                 for w in self.weights:
                     self.users_ = mix([chosen[n] if n != name else w for n in chosen])
-                    scores[w] = float(check()[metric])
+                    scores[w] = float(check()[config.valid_metric])
                 chosen[name] = max(scores, key=lambda w: (scores[w], -w))
-            log.info("GraphMix weights on validation %s: %s -> %s", metric, self.valid_scores_, chosen)
+            log.info("GraphMix weights on validation %s: %s -> %s", config.valid_metric, self.valid_scores_,
+                     chosen)
         self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
         self.users_ = mix(list(chosen.values()))
-        return self
 
 
 def scores_by_inner_product(scorer: Any) -> bool:

@@ -3,28 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cdgraph.nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded, GraphContext, Scorer
+from cdgraph.graph.context import GraphContext
 from cdgraph.graph.sampling import SampledGraph
+from cdgraph.nn.base import ALIGNMENTS, ENCODERS, FUSIONS, SCORERS, Encoded
+from cdgraph.nn.losses import LOSSES
 from cdgraph.nn.scorers import DotScorer
-from cdgraph.data.split import Split
 
 
-def context_from_split(split: Split, device: torch.device | str = "cpu") -> GraphContext:
-    """The :class:`GraphContext` of a split's training graph."""
-    data = split.data
-    edges = {d: (f["user"].to_numpy(np.int64), f["item"].to_numpy(np.int64))
-             for d, f in split.train.items()}
-    return GraphContext(domains=data.domains, target=split.target, num_users=data.num_users,
-                        num_items={d: data.num_items(d) for d in data.domains}, edges=edges,
-                        device=torch.device(device))
-
-
-def _as_list(value: Any) -> list:
+def component_list(value: Any) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -37,7 +26,7 @@ def check_components(encoder: Any, fusion: Any, scorer: Any, alignment: Any, dim
     ENCODERS.check(encoder, dim=dim, layers=layers, **options.get("encoder", {}))
     FUSIONS.check(fusion, **options.get("fusion", {}))
     SCORERS.check(scorer, **options.get("scorer", {}))
-    for a in _as_list(alignment):
+    for a in component_list(alignment):
         ALIGNMENTS.check(a, **options.get("alignment", {}))
 
 
@@ -53,7 +42,7 @@ class Network(nn.Module):
         self.fusion.setup(ctx, self.encoder.out_dim)
         self.scorer = SCORERS.resolve(scorer, **options.get("scorer", {}))
         self.scorer.setup(self.fusion.out_dim, self.encoder.out_dim)
-        aligns = [ALIGNMENTS.resolve(a, **options.get("alignment", {})) for a in _as_list(alignment)]
+        aligns = [ALIGNMENTS.resolve(a, **options.get("alignment", {})) for a in component_list(alignment)]
         self.alignments = nn.ModuleList(aligns)
         for a in self.alignments:
             a.setup(ctx, self.encoder.out_dim, self.encoder)
@@ -88,7 +77,7 @@ class Network(nn.Module):
         users, pos, neg = batch[target]
         x = self.fuse(encoded, users)
         items = encoded.items[target]
-        terms["target"] = _domain_loss(self.scorer, x, items, pos, neg, loss)
+        terms["target"] = LOSSES.get(loss)(self.scorer, x, items, pos, neg)
         reg = _l2(encoded, target, users, pos, neg)
         all_users = [users]
         for d in ctx.sources:
@@ -96,7 +85,7 @@ class Network(nn.Module):
                 continue
             su, sp, sn = batch[d]
             xs = encoded.users[d][su]
-            terms[f"source:{d}"] = source_weight * _domain_loss(self.dot, xs, encoded.items[d], sp, sn, loss)
+            terms[f"source:{d}"] = source_weight * LOSSES.get(loss)(self.dot, xs, encoded.items[d], sp, sn)
             reg = reg + _l2(encoded, d, su, sp, sn)
             all_users.append(su)
         terms["l2"] = l2 * reg
@@ -117,36 +106,6 @@ class Network(nn.Module):
         fused = torch.cat([self.fuse(encoded, torch.arange(s, min(n, s + chunk), device=dev))
                            for s in range(0, n, chunk)])
         return fused, encoded.items[ctx.target]
-
-
-LOSSES = ("bpr", "bce", "softmax")
-SOFTMAX_NEGATIVES = 1024
-
-
-def _domain_loss(scorer: Scorer, users: Tensor, items: Tensor, pos: Tensor, neg: Tensor,
-                 loss: str) -> Tensor:
-    r"""One domain's ranking loss for user representations ``users`` and item table ``items``.
-
-    * ``"bpr"``: :math:`-\log\sigma(s_{ui} - s_{uj})` (Rendle et al., UAI 2009);
-    * ``"bce"``: binary cross-entropy, the positive against its one negative;
-    * ``"softmax"``: sampled softmax, the positive against ``SOFTMAX_NEGATIVES`` items
-      drawn uniformly and shared by the batch (as in sampled-softmax recommenders,
-      e.g. Covington et al., RecSys 2016; Wu et al., "On the Effectiveness of Sampled
-      Softmax Loss for Item Recommendation", TOIS 2024).
-    """
-    if loss == "softmax":
-        shared = torch.randint(0, items.size(0), (SOFTMAX_NEGATIVES,), device=items.device)
-        positive = scorer(users, items[pos].unsqueeze(1))
-        negative = scorer.score_all(users, items[shared])
-        negative = negative.masked_fill(shared.unsqueeze(0) == pos.unsqueeze(1), -torch.inf)
-        logits = torch.cat([positive, negative], 1)
-        return F.cross_entropy(logits, torch.zeros(users.size(0), dtype=torch.long, device=users.device))
-    scores = scorer(users, items[torch.stack([pos, neg], 1)])
-    if loss == "bpr":
-        return -F.logsigmoid(scores[:, 0] - scores[:, 1]).mean()
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1
-    return F.binary_cross_entropy_with_logits(scores, labels)
 
 
 def _l2(encoded: Encoded, domain: str, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:

@@ -1,21 +1,22 @@
 """PTUPCDR: personalised transfer of user preferences (Zhu et al., WSDM 2022)."""
 from __future__ import annotations
 
-import copy
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cdgraph.data.positives import PositiveSet
+from cdgraph.data.checks import check_number
+from cdgraph.data.pairs import PairIndex
 from cdgraph.data.split import Split, order_within_users, seeded_rng
-from cdgraph.train.loop import check_options
-from cdgraph.models.emcdr import EMCDR
-from cdgraph.models.factors import FactorRecommender, active
+from cdgraph.models.factors import active
+from cdgraph.models.registry import register_model
+from cdgraph.models.transfer import TransferRecommender
+from cdgraph.train.config import TrainConfig
+from cdgraph.train.phases import Loop
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class _Bridge(nn.Module):
         return torch.bmm(w, source_user.unsqueeze(-1)).squeeze(-1)
 
 
-class PTUPCDR(FactorRecommender):
+class PTUPCDR(TransferRecommender):
     r"""Personalized Transfer of User Preferences for Cross-domain Recommendation
     (Zhu, Tang, Liu, Zhuang, Xie, He, WSDM 2022, doi:10.1145/3488560.3498392).
 
@@ -110,7 +111,6 @@ class PTUPCDR(FactorRecommender):
     and LightGCN factors alike (no test data looked at).
 
     Attributes (after ``fit``):
-        meta_loss_ (list[float]): Mean BPR loss of each meta epoch.
         meta_history_ (DataFrame): Per meta epoch: ``loss`` and, when validated,
             ``valid/<metric>``.
         meta_epoch_ (int): The meta epoch whose weights were kept (from 1).
@@ -122,9 +122,13 @@ class PTUPCDR(FactorRecommender):
                  hidden: int | None = None, meta_dim: int = 50, history: int = 50,
                  meta_epochs: int = 20, meta_lr: float = 0.001, meta_batch_size: int = 512,
                  meta_l2: float = 0.01) -> None:
-        check_options("PTUPCDR", dim=dim, layers=layers, hidden=hidden, meta_dim=meta_dim, history=history,
-                      meta_epochs=meta_epochs, meta_lr=meta_lr, meta_batch_size=meta_batch_size,
-                      meta_l2=meta_l2)
+        for name, value in (("dim", dim), ("meta_dim", meta_dim), ("history", history),
+                            ("meta_epochs", meta_epochs), ("meta_batch_size", meta_batch_size)):
+            check_number("PTUPCDR", name, value, integer=True, positive=True)
+        check_number("PTUPCDR", "layers", layers, integer=True)
+        check_number("PTUPCDR", "hidden", hidden, integer=True, positive=True, allowed=(None,))
+        check_number("PTUPCDR", "meta_lr", meta_lr, positive=True)
+        check_number("PTUPCDR", "meta_l2", meta_l2)
         self.target, self.source = target, source
         self.dim, self.layers = dim, layers
         self.hidden, self.meta_dim, self.history = hidden, meta_dim, history
@@ -166,42 +170,16 @@ class PTUPCDR(FactorRecommender):
                 users[part] = self._transfer(bridge, part)
         return users
 
-    # -------------------------------------------------------------------- fit
-    def fit(self, split: Split, epochs: int = 30, lr: float = 0.01, batch_size: int = 8192,
-            seed: int = 0, patience: int | None = 10, progress: bool | None = None,
-            meta_epochs: int | None = None, meta_lr: float | None = None,
-            meta_batch_size: int | None = None, **options: Any) -> "PTUPCDR":
-        """Learn both domains' factors, then the bridge; other options go to the factor models' fit.
-
-        ``epochs``, ``lr``, ``batch_size``, ``patience``, ``progress`` and ``options``
-        (``valid_metric``, ``valid_protocol``, ``num_negatives``, ``l2``, ...) configure the
-        factor models as in :meth:`cdgraph.CrossDomainRecommender.fit`; ``meta_epochs``,
-        ``meta_lr`` and ``meta_batch_size`` override the constructor's for this fit.
-        ``patience`` also stops the meta training after that many meta epochs without a
-        better validation ``valid_metric``.
-        """
-        check_options("PTUPCDR.fit", epochs=epochs, lr=lr, batch_size=batch_size, patience=patience)
-        if split.target != self.target:
-            raise ValueError(f"This model recommends {self.target!r}; "
-                             f"the split's target is {split.target!r}.")
-        sources = split.sources if self.source is None else [split.data.check_domain(self.source)]
-        if self.source is not None and sources[0] == self.target:
-            raise ValueError(f"The source domain must differ from the target {self.target!r}.")
-        if len(sources) != 1:
-            raise ValueError(f"PTUPCDR transfers from one source domain; pick one of {sources} with source=.")
-        source = sources[0]
-        meta_epochs = self.meta_epochs if meta_epochs is None else meta_epochs
-        meta_lr = self.meta_lr if meta_lr is None else meta_lr
-        meta_batch_size = self.meta_batch_size if meta_batch_size is None else meta_batch_size
-        check_options("PTUPCDR.fit", meta_epochs=meta_epochs, meta_lr=meta_lr, meta_batch_size=meta_batch_size)
-        fit = dict(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, patience=patience,
-                   progress=progress, **options)
-        factors = EMCDR(self.target, dim=self.dim, layers=self.layers)
-        target_users, items = factors._domain_factors(split, self.target, fit)
-        source_users, source_items = factors._domain_factors(split, source, fit)
-        self._target_users, self.items_ = target_users.detach(), items.detach()
-        self._source_users, self._source_items = source_users.detach(), source_items.detach()
-        self._hist = self._histories(split, source, seed)
+    # ----------------------------------------------------------------- phases
+    def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
+        """Both domains' factors (trained with the fit's options), then the bridge (its own
+        ``meta_epochs``, ``meta_lr``, ``meta_batch_size`` and ``meta_l2``; ``patience`` also
+        stops it after that many meta epochs without a better validation ``valid_metric``)."""
+        source = self.source_domain(split)
+        target_users, items, source_users, source_items = yield from self.domain_factors(split, source)
+        self._target_users, self.items_ = target_users, items
+        self._source_users, self._source_items = source_users, source_items
+        self._hist = self._histories(split, source, config.seed)
 
         train = split.train[self.target]
         t_user = train["user"].to_numpy(np.int64)
@@ -213,65 +191,46 @@ class PTUPCDR(FactorRecommender):
         self._cold = torch.from_numpy(np.flatnonzero(~t_active & s_active))
         pos_u = torch.from_numpy(t_user[rows])
         pos_i = torch.from_numpy(train["item"].to_numpy(np.int64)[rows])
-        positives = PositiveSet(t_user, train["item"].to_numpy(np.int64), split.data.num_items(self.target))
+        positives = PairIndex(t_user, train["item"].to_numpy(np.int64), split.data.num_items(self.target))
         candidates = torch.from_numpy(np.unique(train["item"].to_numpy(np.int64)))
 
-        torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(config.seed)
         bridge = _Bridge(self.dim, self.hidden or self.dim, self.meta_dim)
-        optim = torch.optim.Adam(bridge.parameters(), lr=meta_lr, weight_decay=self.meta_l2)
         self.source_ = source
         self._remember(split)
-        if len(split.valid) and patience is not None:
-            metric = options.get("valid_metric", "NDCG@10")
-            check = self._validator(split, metric, options.get("valid_protocol"),
-                                    options.get("num_negatives"), seed)
+        validate = None
+        if len(split.valid) and config.patience is not None:
+            check = self._validator(split, config.valid_metric, config.valid_protocol,
+                                    config.valid_negatives, config.seed)
             valid_users = torch.from_numpy(np.unique(split.valid["user"].to_numpy(np.int64)))
 
-            def validate() -> float:
+            def bridged_validation() -> dict[str, float]:
                 self.users_ = self._bridged(bridge, valid_users)
-                return float(check()[metric])
-        else:
-            validate = None
+                return check()
+            validate = bridged_validation
 
-        history, best, best_state, best_epoch, waited = [], -np.inf, None, meta_epochs, 0
-        for epoch in range(1, meta_epochs + 1):
-            bridge.train()
+        def steps(gen: torch.Generator) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
             order = torch.randperm(len(pos_u), generator=gen)
-            total = 0.0
-            for s in range(0, len(order), meta_batch_size):
-                b = order[s:s + meta_batch_size]
-                u, i = pos_u[b], pos_i[b]
-                j = positives.sample_negatives(u, gen, candidates=candidates).squeeze(1)
-                ut = self._transfer(bridge, u)
-                loss = -F.logsigmoid((ut * (self.items_[i] - self.items_[j])).sum(-1)).mean()
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
-                total += float(loss.detach()) * len(b)
-            row = {"epoch": epoch, "loss": total / len(order)}
-            if validate is not None:
-                bridge.eval()
-                row[f"valid/{metric}"] = score = validate()
-                if score > best:
-                    best, best_epoch, waited = score, epoch, 0
-                    best_state = copy.deepcopy(bridge.state_dict())
-                else:
-                    waited += 1
-            history.append(row)
-            if progress:
-                log.info("PTUPCDR meta epoch %d: %s", epoch, row)
-            if validate is not None and waited >= patience:
-                break
-        if best_state is not None:
-            bridge.load_state_dict(best_state)
-        bridge.eval()
-        self.meta_history_ = pd.DataFrame(history).set_index("epoch")
-        self.meta_loss_ = [r["loss"] for r in history]
-        self.meta_epoch_ = best_epoch if best_state is not None else len(history)
+            for s in range(0, len(order), self.meta_batch_size):
+                b = order[s:s + self.meta_batch_size]
+                u = pos_u[b]
+                yield u, pos_i[b], positives.sample_negatives(u, gen, candidates=candidates).squeeze(1)
+
+        def loss(module: nn.Module, batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
+            u, i, j = batch
+            ut = self._transfer(module, u)
+            return {"bpr": -F.logsigmoid((ut * (self.items_[i] - self.items_[j])).sum(-1)).mean()}
+
+        fitted = yield Loop("train", bridge, steps, loss, validate, epochs=self.meta_epochs, lr=self.meta_lr,
+                            weight_decay=self.meta_l2, eval_every=1)
+        self.meta_epoch_ = fitted.best_epoch or len(fitted.history)
         self.bridge_ = bridge
         self.users_ = self._bridged(bridge)
-        return self
+
+    @property
+    def meta_history_(self):
+        """Per meta epoch (the index): ``loss`` and, when validated, ``valid/<metric>``."""
+        return None if self.history_ is None else self.history_.set_index("epoch")
 
     # -------------------------------------------------------------- inspect
     def attention(self, users: Tensor) -> tuple[Tensor, Tensor]:
@@ -285,3 +244,15 @@ class PTUPCDR(FactorRecommender):
         mask = idx >= 0
         with torch.no_grad():
             return idx, self.bridge_.attention(self._source_items[idx.clamp(min=0)], mask)
+
+
+@register_model("ptupcdr")
+def ptupcdr(target: str, **options: Any) -> PTUPCDR:
+    """PTUPCDR on BPR-MF factors (the paper's setting)."""
+    return PTUPCDR(target, **options)
+
+
+@register_model("ptupcdr-lightgcn")
+def ptupcdr_lightgcn(target: str, **options: Any) -> PTUPCDR:
+    """PTUPCDR on 4-layer LightGCN factors learned per domain."""
+    return PTUPCDR(target, **{"layers": 4, **options})

@@ -1,35 +1,37 @@
-"""Whole recommenders by name: the registry that benchmarks and the command line build from.
+"""Every model by name: :data:`MODELS`, from which the library, the command line and the
+benchmark grid all build.
 
-A method is a factory ``factory(target, **options) -> Recommender``. cdgraph registers
-its own model, the baselines and the published methods; register yours and every
-benchmark config can name it::
+A registered model is a class or a factory ``(target, **options) -> Recommender``; its
+options are its constructor's (or factory's) keyword arguments, checked when it is made.
+Register yours and every command and benchmark config can name it::
 
-    from cdgraph.models import register_method
+    from cdgraph.models import register_model
 
-    @register_method("my-model")
-    def my_model(target, **options):
-        return MyRecommender(target, **options)
+    @register_model("my-model")
+    class MyModel(Recommender):
+        ...
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from cdgraph.models.base import Recommender
 from cdgraph.registry import Registry
 
-METHODS: Registry[Callable[..., Recommender]] = Registry("method")
+MODELS: Registry = Registry("model")
 
 
-def register_method(name: str, *, overwrite: bool = False) -> Callable:
-    """Decorator registering a factory ``(target, **options) -> Recommender`` under ``name``."""
-    return METHODS.register(name, overwrite=overwrite)
+def register_model(name: str, *, overwrite: bool = False) -> Callable:
+    """Decorator registering a model class or factory ``(target, **options) -> Recommender``."""
+    return MODELS.register(name, overwrite=overwrite)
 
 
-def make_method(name: str, target: str, **options: Any) -> Recommender:
-    """A new, unfitted recommender of method ``name`` for ``target``."""
-    return METHODS.get(name)(target, **options)
+def make_model(name: str, target: str, **options: Any) -> Any:
+    """A new, unfitted model ``name`` for ``target``; an option the model does not take is a
+    ``TypeError`` naming it and listing those it takes."""
+    MODELS.check(name, target=target, **options)
+    return MODELS.get(name)(target, **options)
 
 
-def available_methods() -> list[str]:
-    """Registered method names, sorted."""
-    return METHODS.names()
+def available_models() -> list[str]:
+    """Registered model names, sorted."""
+    return MODELS.names()

@@ -3,59 +3,21 @@
 Components are found by name through one :class:`~cdgraph.registry.Registry`
 per kind (``ENCODERS``, ``FUSIONS``, ``SCORERS``, ``ALIGNMENTS``); a user's own
 subclass registered with the matching decorator plugs into
-:class:`~cdgraph.CrossDomainRecommender` without any change to cdgraph.
+:class:`~cdgraph.models.GraphRecommender` without any change to cdgraph.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from cdgraph.registry import Registry
-from cdgraph.graph.propagation import Block, normalized_blocks
+from cdgraph.graph.context import GraphContext
 
 if TYPE_CHECKING:
     from cdgraph.graph.sampling import SampledGraph
-
-
-@dataclass
-class GraphContext:
-    """What a component needs to know about the training graph.
-
-    Attributes:
-        domains (list[str]): All domains; ``target`` among them.
-        target (str): The domain being recommended.
-        num_users (int): Users over all domains (one shared index).
-        num_items (dict[str, int]): Items per domain.
-        edges (dict[str, tuple[ndarray, ndarray]]): Train ``(users, items)`` per domain.
-        device (torch.device): Where tensors live.
-    """
-
-    domains: list[str]
-    target: str
-    num_users: int
-    num_items: dict[str, int]
-    edges: dict[str, tuple[np.ndarray, np.ndarray]]
-    device: torch.device = torch.device("cpu")
-    _blocks: dict[bool, dict[str, Block]] = field(default_factory=dict, repr=False)
-
-    @property
-    def sources(self) -> list[str]:
-        return [d for d in self.domains if d != self.target]
-
-    def blocks(self, joint: bool = True) -> dict[str, Block]:
-        """Normalised adjacency blocks (cached), see :func:`normalized_blocks`."""
-        if joint not in self._blocks:
-            blocks = normalized_blocks(self.edges, self.num_users, self.num_items, joint=joint)
-            self._blocks[joint] = {d: b.to(self.device) for d, b in blocks.items()}
-        return self._blocks[joint]
-
-    def user_degree(self, domain: str) -> Tensor:
-        u = self.edges[domain][0]
-        return torch.from_numpy(np.bincount(u, minlength=self.num_users)).to(self.device)
 
 
 @dataclass

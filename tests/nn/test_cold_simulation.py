@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models.network import context_from_split
-from cdgraph.train.loop import hide_target_edges
+from cdgraph.graph.context import GraphContext
+from cdgraph.train.batches import hide_target_edges
 
-from .planted import planted_cold_start
+from ..planted import planted_cold_start
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def split():
 
 
 def test_hides_all_target_edges_of_a_fraction_of_shared_users_only(split):
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     hidden = hide_target_edges(ctx, 0.5, torch.Generator().manual_seed(0))
     users, _ = ctx.edges["tgt"]
     kept_users = set(hidden.edges["tgt"][0].tolist())
@@ -35,13 +35,13 @@ def test_hides_all_target_edges_of_a_fraction_of_shared_users_only(split):
 
 def test_training_with_cold_simulation_learns_and_is_checked(split):
     fit = dict(epochs=10, lr=0.02, batch_size=128, patience=None, progress=False, source_weight=1.0)
-    model = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(split, cold_simulation=0.5, **fit)
-    untrained = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2).fit(split, cold_simulation=0.5, **fit)
+    untrained = cdgraph.GraphRecommender("tgt", dim=16, layers=2).fit(
         split, **dict(fit, epochs=1, lr=1e-6))
     a = model.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     b = untrained.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     assert a["cold/NDCG@5"] > b["cold/NDCG@5"] + 0.1, (a, b)
     assert model.train_config_.cold_simulation == 0.5
     with pytest.raises(ValueError, match="cold_simulation needs full-batch"):
-        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(
+        cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(
             split, cold_simulation=0.5, neighbors=[3, 3], **dict(fit, epochs=1))

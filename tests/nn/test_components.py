@@ -7,11 +7,12 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models.network import Network, context_from_split
+from cdgraph.graph.context import GraphContext
+from cdgraph.models.network import Network
 from cdgraph.nn import ENCODERS, FUSIONS, SCORERS
-from cdgraph.train.loop import Batches
+from cdgraph.train.batches import Batches
 
-from .planted import planted
+from ..planted import planted
 
 COMBOS = list(itertools.product(["lightgcn", "bitgcf", "sage", "gat"],
                                 ["target", "weighted", "concat", "attention"], ["dot", "mlp"]))
@@ -31,11 +32,11 @@ def test_registries_list_builtins():
 @pytest.mark.parametrize("encoder,fusion,scorer", COMBOS)
 def test_combination_loss_falls(split, encoder, fusion, scorer):
     torch.manual_seed(0)
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     net = Network(ctx, encoder, fusion, scorer, None, 16, 2, {})
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    batches = Batches(ctx, torch.Generator().manual_seed(0), 256, 1.0)
-    fixed = next(iter(batches))
+    batches = Batches(ctx, 256, 1.0).epoch(torch.Generator().manual_seed(0))
+    fixed = next(batches)
     first = None
     for _ in range(30):
         loss = sum(net.losses(ctx, fixed, "bpr", 1e-4, 1.0).values())
@@ -49,9 +50,9 @@ def test_combination_loss_falls(split, encoder, fusion, scorer):
 @pytest.mark.parametrize("encoder", ["lightgcn", "bitgcf", "sage"])
 @pytest.mark.parametrize("alignment", [None, "contrastive", "adversarial", "weight-sharing"])
 def test_gradients_reach_both_domains(split, encoder, alignment):
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     net = Network(ctx, encoder, "attention", "dot", alignment, 16, 2, {})
-    batch = next(iter(Batches(ctx, torch.Generator().manual_seed(0), 256, 1.0)))
+    batch = next(iter(Batches(ctx, 256, 1.0).epoch(torch.Generator().manual_seed(0))))
     sum(net.losses(ctx, batch, "bpr", 1e-4, 1.0).values()).backward()
     for domain in ("src", "tgt"):
         grads = [p.grad for n, p in net.named_parameters() if n.endswith(domain) and p.grad is not None]
@@ -59,7 +60,7 @@ def test_gradients_reach_both_domains(split, encoder, alignment):
 
 
 def test_weighted_fusion_weights_sum_to_one(split):
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     net = Network(ctx, "lightgcn", "weighted", "dot", None, 8, 1, {"fusion": {"init_target": 0.7}})
     w = net.fusion.weights
     assert torch.isclose(w.sum(), torch.tensor(1.0)) and torch.isclose(w[0], torch.tensor(0.7))

@@ -6,10 +6,11 @@ import torch
 
 import cdgraph
 from cdgraph.train.memory import _bytes, check_full_batch, estimate_full_batch
-from cdgraph.models.network import Network, context_from_split
+from cdgraph.graph.context import GraphContext
+from cdgraph.models.network import Network
 from cdgraph.graph.sampling import NeighborSampler
 
-from .planted import planted
+from ..planted import planted
 
 FIT = dict(epochs=12, lr=0.02, batch_size=256, patience=None, progress=False, source_weight=1.0)
 
@@ -22,7 +23,7 @@ def split():
 @pytest.fixture(scope="module")
 def network(split):
     torch.manual_seed(0)
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     net = Network(ctx, "lightgcn", "target", "dot", None, 16, 3, {})
     return ctx, net
 
@@ -69,41 +70,41 @@ def test_small_fanouts_are_unbiased(network):
 
 
 def test_minibatch_fit_learns_like_full_batch(split):
-    full = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(split, seed=0, **FIT)
-    mini = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(split, seed=0, neighbors=[4, 3], **FIT)
-    untrained = cdgraph.CrossDomainRecommender("tgt", dim=16, layers=2).fit(
+    full = cdgraph.GraphRecommender("tgt", dim=16, layers=2).fit(split, seed=0, **FIT)
+    mini = cdgraph.GraphRecommender("tgt", dim=16, layers=2).fit(split, seed=0, neighbors=[4, 3], **FIT)
+    untrained = cdgraph.GraphRecommender("tgt", dim=16, layers=2).fit(
         split, seed=0, **dict(FIT, epochs=1, lr=1e-6))
     m = {name: model.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))["NDCG@5"]
          for name, model in (("full", full), ("mini", mini), ("untrained", untrained))}
     assert m["mini"] > m["untrained"] + 0.15, m
     assert m["mini"] > m["full"] - 0.08, m
-    assert mini.train_config_.neighbors == [4, 3]
+    assert mini.train_config_.neighbors == (4, 3)
 
 
 def test_minibatch_resume_matches_uninterrupted_run(split, tmp_path):
     opts = dict(FIT, epochs=4, neighbors=[3, 3])
-    whole = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, seed=1, **opts)
+    whole = cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, seed=1, **opts)
     ckpt = tmp_path / "ckpt.pt"
-    cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, seed=1, checkpoint=ckpt,
+    cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, seed=1, checkpoint=ckpt,
                                                                **dict(opts, epochs=2))
-    resumed = cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, seed=1, checkpoint=ckpt,
+    resumed = cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, seed=1, checkpoint=ckpt,
                                                                          resume=True, **opts)
     assert resumed.evaluate(split) == whole.evaluate(split)
     with pytest.raises(ValueError, match="neighbors"):
-        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(
+        cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(
             split, seed=1, checkpoint=ckpt, resume=True, **dict(opts, neighbors=[5, 5]))
 
 
 @pytest.mark.parametrize("model, neighbors, message", [
     (dict(layers=2), [5], "one per layer"),
-    (dict(layers=2), [5, 0], "positive integers"),
+    (dict(layers=2), [5, 0], "positive integer, got 0"),
     (dict(layers=2, encoder="bitgcf"), [5, 5], "no mini-batch mode"),
     (dict(layers=2, encoder_options={"views": "split"}, fusion="attention"), [5, 5], "views='joint'"),
     (dict(layers=2, alignment="contrastive"), [5, 5], "Alignment losses need full-batch"),
 ])
 def test_unsupported_minibatch_configurations_are_named(split, model, neighbors, message):
     with pytest.raises(ValueError, match=message):
-        cdgraph.CrossDomainRecommender("tgt", dim=8, **model).fit(split, neighbors=neighbors,
+        cdgraph.GraphRecommender("tgt", dim=8, **model).fit(split, neighbors=neighbors,
                                                                   **dict(FIT, epochs=1))
 
 
@@ -118,10 +119,10 @@ def test_memory_check_points_to_minibatch_mode(split, network, monkeypatch):
     assert check_full_batch(ctx, net, 256, 2, available=parts["total"]) == parts
     monkeypatch.setenv("CDGRAPH_MEMORY_LIMIT", "1K")
     with pytest.raises(MemoryError, match="GiB is free"):
-        cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, **dict(FIT, epochs=1))
+        cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, **dict(FIT, epochs=1))
     # the same limit does not stop mini-batch mode, nor a run that opts out of the check
-    cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, neighbors=[3, 3], **dict(FIT, epochs=1))
-    cdgraph.CrossDomainRecommender("tgt", dim=8, layers=2).fit(split, check_memory=False, **dict(FIT, epochs=1))
+    cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, neighbors=[3, 3], **dict(FIT, epochs=1))
+    cdgraph.GraphRecommender("tgt", dim=8, layers=2).fit(split, check_memory=False, **dict(FIT, epochs=1))
 
 
 def test_memory_limit_parsing():

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from cdgraph.models import baselines
+from cdgraph.models import make_model
 from cdgraph.models import EMCDR
 
-from .planted import planted_cold_start
+from ..planted import planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 
@@ -18,7 +18,7 @@ def split():
 
 def test_emcdr_maps_cold_users_better_than_target_only(split):
     emcdr = EMCDR("tgt", dim=16, layers=0, map_epochs=200).fit(split, **FIT)
-    single = baselines.make("bprmf", "tgt", dim=16).fit(split, **FIT)
+    single = make_model("bprmf", "tgt", dim=16).fit(split, **FIT)
     a = emcdr.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     b = single.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     assert a["cold/NDCG@5"] > b["cold/NDCG@5"] + 0.1, (a, b)

@@ -8,14 +8,14 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models import make_method
+from cdgraph.models import make_model
 from cdgraph.models.factors import active
 from cdgraph.models.graph_mix import GraphMix, _standardised
 
-from .planted import planted, planted_cold_start
+from ..planted import planted, planted_cold_start
 
 FIT = dict(epochs=8, lr=0.02, batch_size=256, patience=None, progress=False,
-           valid_protocol="sampled", num_negatives=20, valid_metric="MRR")
+           valid_protocol="sampled", valid_negatives=20, valid_metric="MRR")
 GRAPH = dict(dim=16, layers=2, source_weight=1.0)
 BRIDGE = dict(layers=1, meta_epochs=5, meta_lr=0.01, meta_batch_size=64)
 
@@ -90,7 +90,7 @@ def test_split_without_held_out_users_needing_a_part_is_the_graph_model(warm_spl
                                            test=warm_split.test.iloc[:0])
     model.fit(nothing_held_out, **FIT)
     assert model.bridge_ is None and model.target_only_ is None
-    torch.testing.assert_close(model.users_, model.graph_._final()[0])
+    torch.testing.assert_close(model.users_, model.graph_.final()[0])
 
 
 def test_refuses_non_dot_scorer_and_bad_weights(split):
@@ -101,7 +101,7 @@ def test_refuses_non_dot_scorer_and_bad_weights(split):
 
 
 def test_registered_as_the_cdgraph_method():
-    assert isinstance(make_method("cdgraph", "tgt"), GraphMix)
+    assert isinstance(make_model("cdgraph", "tgt"), GraphMix)
 
 
 def test_saved_factor_model_loads_safely_and_scores_the_same(split, fitted, tmp_path):
@@ -114,7 +114,7 @@ def test_saved_factor_model_loads_safely_and_scores_the_same(split, fitted, tmp_
     assert loaded.recommend(raw, k=5).equals(fitted.recommend(raw, k=5))
     assert loaded.evaluate(split, protocol="full", k=(10,)) == fitted.evaluate(split, protocol="full", k=(10,))
     state = torch.load(path, weights_only=True)
-    state["state_dict"]["users"][0, 0] += 1.0
+    state["model"]["users"][0, 0] += 1.0
     torch.save(state, path)
     with pytest.raises(ValueError, match="is corrupt"):
         cdgraph.load_model(path)

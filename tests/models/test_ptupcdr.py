@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import cdgraph
-from cdgraph.models import baselines
+from cdgraph.models import make_model
 from cdgraph.models.ptupcdr import PTUPCDR
 
-from .planted import planted_cold_start
+from ..planted import planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 META = dict(meta_epochs=30, meta_lr=0.01, meta_batch_size=64, meta_l2=0.0)
@@ -27,13 +27,14 @@ def fitted(split):
 
 
 def test_ptupcdr_bridges_cold_users_better_than_target_only(split, fitted):
-    single = baselines.make("bprmf", "tgt", dim=16).fit(split, **FIT)
+    single = make_model("bprmf", "tgt", dim=16).fit(split, **FIT)
     a = fitted.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     b = single.evaluate(split, protocol="sampled", num_negatives=20, k=(5,))
     assert a["cold/NDCG@5"] > b["cold/NDCG@5"] + 0.1, (a, b)
     # the task-oriented meta training fits the shared users' target interactions
-    assert len(fitted.meta_loss_) == META["meta_epochs"]
-    assert fitted.meta_loss_[-1] < 0.7 * fitted.meta_loss_[0], fitted.meta_loss_
+    loss = fitted.meta_history_["loss"]
+    assert len(loss) == META["meta_epochs"]
+    assert loss.iloc[-1] < 0.7 * loss.iloc[0], loss
     # warm users keep their own target factors; cold users get bridged ones
     cold = torch.from_numpy(split.cold_users)
     assert torch.isfinite(fitted.users_[cold]).all()
@@ -42,7 +43,7 @@ def test_ptupcdr_bridges_cold_users_better_than_target_only(split, fitted):
 
 def test_ptupcdr_meta_training_selects_on_validation(split):
     model = PTUPCDR("tgt", dim=16, layers=1, **dict(META, meta_epochs=8)).fit(
-        split, **dict(FIT, epochs=5, patience=3, valid_protocol="sampled", num_negatives=20,
+        split, **dict(FIT, epochs=5, patience=3, valid_protocol="sampled", valid_negatives=20,
                       valid_metric="MRR"))
     scores = model.meta_history_["valid/MRR"]
     assert model.meta_epoch_ == int(scores.idxmax())
@@ -94,7 +95,7 @@ def test_ptupcdr_recommends_unseen_items_and_checks_its_arguments(split):
     with pytest.raises(ValueError, match="recommends 'src'"):
         PTUPCDR("src").fit(split, **FIT)
     with pytest.raises(ValueError, match="meta_epochs"):
-        PTUPCDR("tgt").fit(split, meta_epochs=0, **FIT)
+        PTUPCDR("tgt", meta_epochs=0)
     with pytest.raises(ValueError, match="history"):
         PTUPCDR("tgt", history=0)
     with pytest.raises(RuntimeError, match="not fitted"):

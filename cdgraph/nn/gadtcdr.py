@@ -10,20 +10,19 @@ Three parts, as in the paper:
    (:class:`GADTCDREncoder`, registered as encoder ``"gadtcdr"``);
 2. an element-wise attention that combines a shared user's domain embeddings
    (:class:`ElementAttention`, registered as fusion ``"element-attention"``);
-3. prediction layers per domain (the target's scorer; see :func:`gadtcdr`).
+3. prediction layers per domain (the target's scorer; see :func:`cdgraph.models.published.gadtcdr`).
 """
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from cdgraph.models.graph import CrossDomainRecommender
-from cdgraph.nn.base import (Encoded, Encoder, Fusion, GraphContext, init_table, register_encoder, register_fusion)
+from cdgraph.graph.context import GraphContext
+from cdgraph.nn.base import (Encoded, Encoder, Fusion, init_table, register_encoder, register_fusion)
 
-__all__ = ["GADTCDREncoder", "ElementAttention", "gadtcdr"]
+__all__ = ["GADTCDREncoder", "ElementAttention"]
 
 
 @register_encoder("gadtcdr")
@@ -156,41 +155,3 @@ class ElementAttention(Fusion):
     def __repr__(self) -> str:
         return (f"ElementAttention(per_user={self.per_user}, init_target={self.init_target}, "
                 f"mask_inactive={self.mask_inactive})")
-
-
-def gadtcdr(target: str, **kwargs: Any) -> CrossDomainRecommender:
-    r"""GA-DTCDR (Zhu et al., IJCAI 2020) for ``target``: a configured :class:`~cdgraph.CrossDomainRecommender`.
-
-    * encoder ``"gadtcdr"`` (:class:`GADTCDREncoder`): per-domain graph embeddings,
-      ``dim=64``, ``layers=2``;
-    * fusion ``"element-attention"`` (:class:`ElementAttention`): per-user, per-element
-      weights of the target and source embeddings, softmax-normalised over domains;
-    * scorer ``"dot"`` (see below);
-    * both domains trained (the paper is dual-target) with equal weight
-      (``source_weight=1.0``); the source domain is scored by its own embeddings (the
-      network scores sources by inner product; the paper's source side would use its
-      own attention and prediction layers).
-
-    Fit with the defaults (``loss="bpr"``, ``lr=0.01``). Choices made on the validation
-    set of Amazon Sport->Cloth (``epochs=30, lr=0.01, batch_size=8192``; sampled NDCG@10
-    against 999 negatives; popularity scores 0.058 there):
-
-    * scorer: the paper predicts with per-domain fully connected towers on the user
-      and on the item side followed by a cosine; cdgraph's ``"mlp"`` scorer (an MLP on
-      :math:`[x_u; e_i; x_u \odot e_i]` plus the inner product) is the closest existing
-      head, but it peaked after 1-2 epochs at 0.057 (BPR) / 0.059 (BCE), popularity's
-      level, against 0.062 for ``"dot"``, which keeps improving. Pass ``scorer="mlp"``
-      for MLP prediction layers;
-    * loss: BPR (0.062) over BCE (0.055, the paper's log loss) with ``"dot"``;
-    * attention weights per user (the paper's :math:`m \times k` matrices) and shared by
-      all users measured the same with ``"mlp"`` (0.057 and 0.058); per user is kept.
-
-    Keyword arguments override these (e.g. ``scorer="mlp"``,
-    ``fusion_options={"per_user": False}``, ``encoder_options={"project": True}``).
-    """
-    kwargs.setdefault("dim", 64)
-    kwargs.setdefault("layers", 2)
-    kwargs.setdefault("source_weight", 1.0)
-    kwargs.setdefault("fusion", "element-attention")
-    kwargs.setdefault("scorer", "dot")
-    return CrossDomainRecommender(target, encoder="gadtcdr", **kwargs)

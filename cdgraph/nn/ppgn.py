@@ -2,20 +2,18 @@ r"""PPGN: Preference Propagation GraphNet (Zhao, Li and Fu, CIKM 2019).
 
 Cheng Zhao, Chenliang Li and Cong Fu, "Cross-Domain Recommendation via Preference
 Propagation GraphNet", CIKM 2019. See :class:`PPGNEncoder` for the propagation
-formula and :func:`ppgn` for the configuration (scorer, loss, multi-task weights).
+formula and :func:`cdgraph.models.published.ppgn` for the configuration (scorer, loss, multi-task weights).
 """
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cdgraph.models.graph import CrossDomainRecommender
-from cdgraph.nn.base import Encoded, Encoder, GraphContext, init_table, register_encoder
+from cdgraph.graph.context import GraphContext
+from cdgraph.nn.base import Encoded, Encoder, init_table, register_encoder
 
-__all__ = ["LayerWeight", "PPGNEncoder", "ppgn"]
+__all__ = ["LayerWeight", "PPGNEncoder"]
 
 
 class LayerWeight(nn.Module):
@@ -71,7 +69,7 @@ class PPGNEncoder(Encoder):
     per-domain CSR blocks together are exactly the joint graph's normalised adjacency,
     and the products run on them (``users_from_items`` / ``items_from_users``).
     Every domain's user view is the same joint representation (one user node per
-    person); the prediction layers are the scorer's (see :func:`ppgn`).
+    person); the prediction layers are the scorer's (see :func:`cdgraph.models.published.ppgn`).
 
     Two options change how the formula is realised; both defaults were chosen on the
     validation set of Amazon Sport->Cloth (sampled NDCG@10, 999 negatives, BPR, dot scorer):
@@ -174,41 +172,3 @@ class PPGNEncoder(Encoder):
     def __repr__(self) -> str:
         return (f"PPGNEncoder(dim={self.dim}, layers={self.layers}, negative_slope={self.negative_slope}, "
                 f"dropout={self.dropout}, self_loop={self.self_loop!r}, weight_scale={self.weight_scale})")
-
-
-def ppgn(target: str, **kwargs: Any) -> CrossDomainRecommender:
-    r"""PPGN (Zhao, Li and Fu, CIKM 2019) for ``target``: a configured :class:`~cdgraph.CrossDomainRecommender`.
-
-    * encoder ``"ppgn"`` (:class:`PPGNEncoder`) on the joint graph of all domains,
-      ``dim=64``, ``layers=3`` (a 256-dimensional representation per node);
-    * no fusion (``"target"``): PPGN has one representation per user;
-    * scorer ``"dot"`` (see below); the source domains are scored by inner product too;
-    * multi-task training: every domain's loss with the same weight
-      (``source_weight=1.0``), the paper's sum of the domains' losses.
-
-    Fit with the defaults (``loss="bpr"``, ``lr=0.01``). Choices made on the validation
-    set of Amazon Sport->Cloth (``epochs=30, lr=0.01, batch_size=8192``; sampled NDCG@10
-    against 999 negatives; popularity scores 0.058 there):
-
-    * scorer: the paper predicts with a domain-specific MLP on the user and item
-      representations; cdgraph's ``"mlp"`` scorer (an MLP on :math:`[x_u; e_i; x_u
-      \odot e_i]` plus the inner product) is that for the target domain, but it reached
-      0.057 (BPR) / 0.054 (BCE), below popularity, against 0.065 for ``"dot"``, and it is
-      slower to evaluate. Pass ``scorer="mlp"`` for the paper's head;
-    * loss: BPR (0.065) over BCE (0.061, the paper's log loss) with ``"dot"``; with
-      ``"mlp"`` also BPR (0.057 against 0.054);
-    * the encoder's ``self_loop="normalized"`` and ``weight_scale=0.05`` (see
-      :class:`PPGNEncoder`).
-
-    Keyword arguments override these (e.g. ``layers=2``, ``scorer="mlp"``,
-    ``encoder_options={"self_loop": "identity", "weight_scale": None}`` for the printed
-    formula with free weight matrices).
-    """
-    options = {"negative_slope": 0.2, "self_loop": "normalized", "weight_scale": 0.05,
-               **kwargs.pop("encoder_options", {})}
-    kwargs.setdefault("dim", 64)
-    kwargs.setdefault("layers", 3)
-    kwargs.setdefault("source_weight", 1.0)
-    kwargs.setdefault("fusion", "target")
-    kwargs.setdefault("scorer", "dot")
-    return CrossDomainRecommender(target, encoder="ppgn", encoder_options=options, **kwargs)

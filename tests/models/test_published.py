@@ -7,13 +7,14 @@ import torch
 import torch.nn.functional as F
 
 import cdgraph
-from cdgraph.models import baselines
-from cdgraph.models.gadtcdr import ElementAttention, GADTCDREncoder, gadtcdr
-from cdgraph.models.ppgn import PPGNEncoder, ppgn
-from cdgraph.models.network import context_from_split
+from cdgraph.models import make_model
+from cdgraph.models.published import gadtcdr, ppgn
+from cdgraph.nn.gadtcdr import ElementAttention, GADTCDREncoder
+from cdgraph.nn.ppgn import PPGNEncoder
+from cdgraph.graph.context import GraphContext
 from cdgraph.nn import ENCODERS, FUSIONS
 
-from .planted import planted, planted_cold_start
+from ..planted import planted, planted_cold_start
 
 FIT = dict(epochs=15, lr=0.02, batch_size=256, patience=None, progress=False)
 SAMPLED = dict(protocol="sampled", num_negatives=20, k=(5, 10))
@@ -60,7 +61,7 @@ def test_ppgn_registered_and_configured():
 @pytest.mark.parametrize("self_loop,weight_scale", [("identity", None), ("normalized", 0.05)])
 def test_ppgn_layers_follow_the_formula(split, self_loop, weight_scale):
     torch.manual_seed(0)
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     enc = PPGNEncoder(dim=8, layers=2, self_loop=self_loop, weight_scale=weight_scale)
     enc.setup(ctx)
     if weight_scale is not None:  # W = I + eps V starts at the identity; move it off
@@ -92,7 +93,7 @@ def test_ppgn_layers_follow_the_formula(split, self_loop, weight_scale):
 def test_ppgn_trains_and_beats_untrained_and_popularity(split, tmp_path):
     trained = ppgn("tgt", dim=16, layers=2).fit(split, **FIT)
     untrained = ppgn("tgt", dim=16, layers=2).fit(split, **dict(FIT, epochs=0))
-    pop = baselines.make("pop", "tgt").fit(split)
+    pop = make_model("pop", "tgt").fit(split)
     a, b, c = (m.evaluate(split, **SAMPLED) for m in (trained, untrained, pop))
     assert a["NDCG@10"] > b["NDCG@10"] + 0.2, (a, b)
     assert a["NDCG@10"] > c["NDCG@10"] + 0.2, (a, c)
@@ -112,7 +113,7 @@ def test_gadtcdr_registered_and_configured():
 
 def test_gadtcdr_encoder_uses_each_domain_graph_alone(split):
     torch.manual_seed(0)
-    ctx = context_from_split(split)
+    ctx = GraphContext.from_split(split)
     enc = GADTCDREncoder(dim=8, layers=2)
     enc.setup(ctx)
     out = enc(ctx)
@@ -139,7 +140,7 @@ def test_gadtcdr_encoder_uses_each_domain_graph_alone(split):
 
 
 def test_element_attention_weights_sum_to_one_and_mask_absent_domains(cold_split):
-    ctx = context_from_split(cold_split)
+    ctx = GraphContext.from_split(cold_split)
     fusion = ElementAttention()
     fusion.setup(ctx, 6)
     with torch.no_grad():
@@ -164,7 +165,7 @@ def test_element_attention_weights_sum_to_one_and_mask_absent_domains(cold_split
 def test_gadtcdr_trains_and_beats_untrained_and_popularity(split, tmp_path):
     trained = gadtcdr("tgt", dim=16).fit(split, **FIT)
     untrained = gadtcdr("tgt", dim=16).fit(split, **dict(FIT, epochs=0))
-    pop = baselines.make("pop", "tgt").fit(split)
+    pop = make_model("pop", "tgt").fit(split)
     a, b, c = (m.evaluate(split, **SAMPLED) for m in (trained, untrained, pop))
     assert a["NDCG@10"] > b["NDCG@10"] + 0.2, (a, b)
     assert a["NDCG@10"] > c["NDCG@10"] + 0.2, (a, c)
@@ -181,7 +182,7 @@ def test_gadtcdr_trains_and_beats_untrained_and_popularity(split, tmp_path):
 @pytest.mark.parametrize("make", [ppgn, gadtcdr], ids=["ppgn", "gadtcdr"])
 def test_cold_users_get_source_knowledge(cold_split, make):
     cross = make("tgt", dim=16, layers=2).fit(cold_split, **FIT)
-    single = baselines.make("lightgcn-target", "tgt", dim=16, layers=2).fit(cold_split, **FIT)
+    single = make_model("lightgcn-target", "tgt", dim=16, layers=2).fit(cold_split, **FIT)
     a = cross.evaluate(cold_split, protocol="sampled", num_negatives=20, k=(5,))
     b = single.evaluate(cold_split, protocol="sampled", num_negatives=20, k=(5,))
     assert a["cold/NDCG@5"] > b["cold/NDCG@5"] + 0.1, (a, b)
