@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from cdgraph import data, datasets, evaluation, graph, models, nn, train
+from cdgraph import data, datasets, evaluation, graph, models, nn, text, train
 from cdgraph.data import CrossDomainData, Split, split
 from cdgraph.io.model_file import load_model
 from cdgraph.models import GraphRecommender, Recommender, available_models, make_model, register_model
@@ -25,4 +25,4 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = ["CrossDomainData", "GraphRecommender", "Recommender", "Registry", "Split", "TrainConfig", "Trainer",
            "available_models", "data", "datasets", "evaluation", "graph", "load_model", "make_model", "models",
-           "nn", "register_model", "split", "train", "__version__"]
+           "nn", "register_model", "split", "text", "train", "__version__"]

@@ -100,3 +100,27 @@ def test_pop_refuses_model_options_and_takes_every_training_option(split) -> Non
     shared = dict(epochs=3, seed=1, lr=0.01, batch_size=8, patience=10, valid_metric="MRR",
                   valid_protocol="sampled", valid_negatives=5, progress=False, loss="bpr", l2=0.0)
     assert pop.fit(split, **shared).counts_.sum() == len(split.train["tgt"])
+
+
+def test_training_options_live_in_one_place() -> None:
+    """The command line's training flags, the config file's [train] keys and the grid's
+    [benchmark.fit] keys are TrainConfig's fields, derived from it (not listed again)."""
+    from cdgraph.benchmark.runner import FIT_KEYS, GRID_SETS, GridConfig
+    from cdgraph.cli.config import SCHEMA
+    from cdgraph.cli.parser import build_parser
+    from cdgraph.train.config import names
+
+    fields = set(names())
+    parser = build_parser()
+    for command in ("train", "compare"):
+        flags = {a.dest.split(".", 1)[1] for a in parser.commands[command]._actions
+                 if a.dest.startswith("train.")}
+        assert flags == fields, command
+    assert set(SCHEMA["train"]) == fields
+    assert set(FIT_KEYS) | set(GRID_SETS) == fields and not set(FIT_KEYS) & set(GRID_SETS)
+    GridConfig(tasks=["book-music"], methods=["pop"], fit={"lr": 0.05, "l2": 0.0, "loss": "bce"})
+    for key in GRID_SETS:
+        with pytest.raises(ValueError, match=rf"\['{key}'\].*set by the grid itself"):
+            GridConfig(tasks=["book-music"], methods=["pop"], fit={key: 1})
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        GridConfig(tasks=["book-music"], methods=["pop"], fit={"lr": -1})

@@ -38,12 +38,9 @@ class GraphMix(FactorRecommender):
 
     * warm users (target training interactions): LightGCN on the target graph alone
       (He et al., SIGIR 2020; the ``lightgcn-target`` baseline) keeps the target's own
-      signal undiluted by the source. On Douban Music->Book (5 seeds) it scores NDCG@10
-      0.311, joint-graph LightGCN 0.306, and the mix 0.321;
+      signal undiluted by the source;
     * cold users (source interactions, none in the target): PTUPCDR's personalised
       bridge over per-domain LightGCN factors (:class:`PTUPCDR`, Zhu et al., WSDM 2022).
-      On Amazon Video->Game cold-start (5 seeds) joint-graph LightGCN scores MRR 0.046,
-      the bridge 0.053, the mix 0.055.
 
     The score of target item :math:`i` for user :math:`u` is
 

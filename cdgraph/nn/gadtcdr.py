@@ -49,8 +49,8 @@ class GADTCDREncoder(Encoder):
 
     The paper maps each domain's user embedding by a first fully connected layer of
     that domain before the attention; ``project=True`` adds such a map
-    :math:`U_d \leftarrow U_d P_d` (:math:`P_d` starting at the identity). It lowered
-    validation NDCG@10 on Amazon Sport->Cloth from 0.062 to 0.045, so it is off by default.
+    :math:`U_d \leftarrow U_d P_d` (:math:`P_d` starting at the identity); it lowered
+    validation metrics, so it is off by default.
 
     Args:
         dim (int): Embedding size. (default: 64)

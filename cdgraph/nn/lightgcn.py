@@ -38,9 +38,8 @@ class LightGCNEncoder(Encoder):
     Args:
         dim (int): Embedding size. (default: 64)
         layers (int): Propagation layers :math:`L`. (default: 3)
-        views (str): ``"joint"``, ``"split"`` or ``"dual"``. (default: ``"joint"``, the best
-            measured on Amazon Sport->Cloth; use ``"split"`` to give a fusion head
-            distinct per-domain views)
+        views (str): ``"joint"``, ``"split"`` or ``"dual"``; ``"split"`` gives a fusion head
+            distinct per-domain views. (default: ``"joint"``)
         specific (bool): Add a domain-specific user table per domain. (default: False)
         graph (str): ``"joint"`` (all domains) or ``"target"`` (the target domain
             only: a single-domain LightGCN). (default: ``"joint"``)

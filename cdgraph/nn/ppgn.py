@@ -71,25 +71,19 @@ class PPGNEncoder(Encoder):
     Every domain's user view is the same joint representation (one user node per
     person); the prediction layers are the scorer's (see :func:`cdgraph.models.published.ppgn`).
 
-    Two options change how the formula is realised; both defaults were chosen on the
-    validation set of Amazon Sport->Cloth (sampled NDCG@10, 999 negatives, BPR, dot scorer):
+    Two options change how the formula is realised (both defaults chosen on validation):
 
     * ``self_loop``: ``"identity"`` is the printed :math:`\tilde L + I` (self weight 1,
       neighbours :math:`1/\sqrt{d_u d_i}`); ``"normalized"`` (default) normalises the
       self-looped graph, :math:`\tilde D^{-1/2}(A + I)\tilde D^{-1/2}` with
       :math:`\tilde D = D + I` (the renormalisation of Kipf & Welling; the authors'
       code also normalises :math:`A + I`, by rows). With weight 1 on itself a node's
-      free embedding dominates every layer and training memorises: valid NDCG@10
-      0.042 (identity) against 0.057 (normalized) with otherwise equal settings.
+      free embedding dominates every layer and training memorises.
     * ``weight_scale``: ``None`` trains free Xavier-initialised :math:`W^{(l)}`; a number
       :math:`\epsilon` (default 0.05) writes the same matrices as
       :math:`W^{(l)} = I + \epsilon V^{(l)}`, :math:`V^{(l)}` starting at 0, so that
-      under Adam they move about :math:`\epsilon` times as fast as the embeddings.
-      Free matrices at the embeddings' learning rate drift within a few epochs
-      and validation falls: best 0.035-0.057 over both losses, lr 0.001-0.01, L2 on
-      the weights or the embeddings, dropout 0.1, identity initialisation and both
-      self-loop forms; with :math:`\epsilon = 0.05`: 0.065. (Without weights at all,
-      i.e. fixed :math:`W = I`: 0.067; without weights and non-linearity: 0.079.)
+      under Adam they move about :math:`\epsilon` times as fast as the embeddings
+      (free matrices at the embeddings' learning rate drift within a few epochs).
 
     Args:
         dim (int): Embedding size :math:`k` of every layer. (default: 64)

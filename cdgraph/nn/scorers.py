@@ -33,9 +33,8 @@ def dot_candidates(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
 
     With 1 + 999 candidates per user, gathering ``[n, m, d]`` item rows costs more than
     scoring the user against the whole catalogue and picking ``m`` scores, unless the
-    catalogue is much larger than ``m`` (timed once by hand on one CPU thread, 1,024 users,
-    d = 64, other processes running: about 6x faster at 10,000 items, 2x at 30,000, 1.3x at
-    60,000); this takes the product up to 64 ``m`` items and the gather beyond.
+    catalogue is much larger than ``m``; this takes the product up to 64 ``m`` items and the
+    gather beyond.
     """
     if items.size(0) <= 64 * candidates.size(1):
         return (users @ items.t()).gather(1, candidates)

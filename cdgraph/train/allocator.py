@@ -4,16 +4,14 @@ A training step allocates and frees the same large tensors step after step: the 
 tables, and the logits of the ``graph-contrastive`` loss (4,096 x 4,096 floats, 64 MiB, four
 times a step). glibc hands a block above its mmap threshold back to the kernel as soon as it
 is freed, and trims the free top of its heap beyond a threshold, so the next step's block
-comes back as fresh pages that the kernel must fault in and zero. On this project's 2-core
-machine a ``graph-contrastive`` process spent 59 s in the kernel so during a 79 s fit
-(``benchmarks/bench_allocator.py``). :func:`keep_freed_memory` tells glibc to
+comes back as fresh pages that the kernel must fault in and zero (``benchmarks/results/
+allocator.md`` measures what that costs). :func:`keep_freed_memory` tells glibc to
 serve every block from its heap and to keep up to ``trim_threshold`` bytes of free heap: the
 next step reuses the same pages. What is computed is unchanged, but arrays start at other
 addresses, and the last float digits of some results follow (presumably vectorised loops that
-align their start and so add in another order): metrics differed by up to 5.6e-6 in that
-benchmark, as they do between thread counts, while each setting is deterministic run to run.
-The cost is memory: the process keeps its peak heap until it exits (40 % more peak memory for
-``graph-contrastive`` there).
+align their start and so add in another order), as they do between thread counts, while
+each setting is deterministic run to run. The cost is memory: the process keeps its peak
+heap until it exits.
 
 The command line (``cdgraph ...``) and the benchmark workers call it. A library user calls it
 once at the start of a training script; ``CDGRAPH_KEEP_FREED_MEMORY=0`` turns it off

@@ -113,7 +113,9 @@ def run_loop(loop: Loop, config: TrainConfig, on_epoch_end: Callable[[dict[str, 
                                "train_seconds": time.perf_counter() - started}
         if loop.validate is not None and (epoch % eval_every == 0 or epoch == epochs):
             network.eval()
+            started = time.perf_counter()
             score = _validate(loop.validate, config.valid_metric, row)
+            row["valid_seconds"] = time.perf_counter() - started
             if score > best:
                 best, best_epoch, waited = score, epoch, 0
                 best_state = copy.deepcopy(network.state_dict())

@@ -3,7 +3,7 @@
 Full-batch training propagates every node at every step; its working memory grows
 with the graph, not with the batch. :func:`estimate_full_batch` adds up what one step
 holds at its peak, and :func:`check_full_batch` (called by
-:meth:`CrossDomainRecommender.fit <cdgraph.CrossDomainRecommender.fit>`) refuses to
+:class:`~cdgraph.train.Trainer` before a graph model's loop) refuses to
 start a run that would not fit, pointing to the mini-batch mode (``neighbors=``).
 """
 from __future__ import annotations
@@ -32,12 +32,10 @@ def estimate_full_batch(ctx: GraphContext, network: torch.nn.Module, batch_size:
       negatives (about 32 bytes per interaction);
     * ``batch``: the batch's scores and embeddings (small next to the rest).
 
-    Measured against it (``benchmarks/bench_speed.py`` and ``bench_minibatch.py``, CPU, 3
-    layers, dim 64): on the 10M-interaction graph the estimate is 2.7 GiB and a full-batch
-    step's peak RSS growth was 2.0 GiB; on graphs of 1M interactions and below the
-    process's RSS grows up to 2.3x the estimate, because the allocator keeps freed blocks
-    smaller than its mmap threshold (32 MiB) instead of returning them. Such graphs fit
-    anyway; the check matters for large ones, where the estimate is on the safe side.
+    On small graphs a process's memory can grow beyond the estimate, because the allocator
+    keeps freed blocks instead of returning them; such graphs fit anyway. The check matters
+    for large graphs, where ``benchmarks/results/minibatch.md`` compares it with what a
+    step took.
     """
     encoder = network.encoder
     nodes = ctx.num_users + sum(ctx.num_items.values())

@@ -76,7 +76,7 @@ class LoopResult:
 
     Attributes:
         history (DataFrame): One row per epoch: ``epoch``, ``loss``, ``loss/<term>``,
-            ``train_seconds`` and ``valid/<metric>`` where validated.
+            ``train_seconds`` and, where validated, ``valid/<metric>`` and ``valid_seconds``.
         best_score (float): The best validation ``valid_metric`` (``-inf`` unvalidated).
         best_epoch (int): Its epoch (0 unvalidated).
         state (dict, optional): The loop's state at its end, to continue it (kept for
