@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import cdgraph
 from cdgraph import CrossDomainData
 from cdgraph.models import baselines
+from cdgraph.data.scarcity import cold_items, thin_bridge
 from cdgraph.data.split import cold_start, leave_one_out, predefined, ratio
 
 from .planted import planted
@@ -259,7 +260,8 @@ def _check_covers(split, data, target: str = "t") -> None:
 
 
 @FUZZ
-@given(split_data(), st.sampled_from(["leave_one_out", "ratio", "cold_start", "predefined"]),
+@given(split_data(), st.sampled_from(["leave_one_out", "ratio", "cold_start", "predefined", "cold_items",
+                                      "thin_bridge"]),
        fractions, fractions, seeds, st.booleans(), st.sampled_from(["t"] * 8 + ["s", "x", None]))
 def test_splits_partition_the_target_or_fail_cleanly(data, kind, f1, f2, seed, flag, target) -> None:
     if flag and all(type(f) is float for f in (f1, f2)):
@@ -267,7 +269,9 @@ def test_splits_partition_the_target_or_fail_cleanly(data, kind, f1, f2, seed, f
     calls = {"leave_one_out": lambda: leave_one_out(data, target, seed=seed, valid=flag),
              "ratio": lambda: ratio(data, target, train=f1, valid=f2, seed=seed),
              "cold_start": lambda: cold_start(data, target, fraction=f1, seed=seed),
-             "predefined": lambda: predefined(data, target, valid_from_train=flag, seed=seed)}
+             "predefined": lambda: predefined(data, target, valid_from_train=flag, seed=seed),
+             "cold_items": lambda: cold_items(data, target, fraction=f1, seed=seed),
+             "thin_bridge": lambda: thin_bridge(leave_one_out(data, target, valid=False), keep=f1, seed=seed)}
     try:
         split = calls[kind]()
     except Exception as exc:  # noqa: BLE001
@@ -293,6 +297,14 @@ def test_splits_partition_the_target_or_fail_cleanly(data, kind, f1, f2, seed, f
     elif kind == "ratio":
         assert 0 < f1 <= 1 and 0 <= f2 < 1 and not isinstance(f1, (bool, str))
         assert split.train[target]["user"].nunique() == len(counts)  # every user keeps one train row
+    elif kind == "cold_items":
+        cold = split.info["cold_items"]
+        assert 0 < f1 < 1 and len(cold) >= 2 and not split.train[target]["item"].isin(cold).any()
+        assert set(pd.concat([split.valid, split.test])["item"]) == set(cold)
+    elif kind == "thin_bridge":
+        assert 0 < f1 <= 1
+        bridge = np.intersect1d(split.train["s"]["user"], split.train["t"]["user"])
+        assert len(bridge) == len(split.info["thin_bridge"]["kept_users"]) >= 1
     else:
         assert 0 < f1 < 1 and len(split.cold_users)
         assert not split.train[target]["user"].isin(split.cold_users).any()
@@ -356,3 +368,64 @@ def test_recommend_repeated_user(name) -> None:
     recs = MODELS[name].recommend([user, user], k=3)
     once = MODELS[name].recommend([user], k=3)
     pd.testing.assert_frame_equal(recs, pd.concat([once, once], ignore_index=True))
+
+
+# ------------------------------------------------------------------ item features
+FEATURE_DATA = CrossDomainData.from_frames({"a": pd.DataFrame({"user": [1, 2, 3, 1], "item": list("xyzw")}),
+                                            "b": pd.DataFrame({"user": [1, 2], "item": [0, 1]})})
+ITEM_POOL = {"a": st.sampled_from(list("xyzwq")), "b": st.integers(-1, 2), "x": st.sampled_from(list("xy"))}
+vector_cells = weighted((6, st.lists(st.integers(-3, 3), min_size=2, max_size=2).map(np.array)),
+                        (2, st.lists(floats, min_size=0, max_size=3)), (1, st.none()), (1, bad_cells))
+cell_kinds = {"text": weighted((6, texts), (1, st.none())), "number": floats, "vector": vector_cells,
+              "odd": bad_cells}
+
+
+@st.composite
+def feature_tables(draw):
+    """A domain (sometimes unknown) and its feature table: ids mostly of its items (unknown and
+    repeated ones too), one to three columns of text, numbers, vectors or odd cells."""
+    domain = draw(st.sampled_from(["a", "a", "b", "b", "x"]))
+    if draw(st.booleans()):  # distinct known ids: the table should mostly be accepted
+        ids = draw(st.lists(st.sampled_from(list(FEATURE_DATA.item_ids.get(domain, ["x"]))), unique=True))
+    else:
+        ids = draw(st.lists(weighted((12, ITEM_POOL[domain]), (1, bad_cells)), max_size=6))
+    n = len(ids)
+    table = {"item": pd.Series(ids, dtype=object if any(isinstance(i, str) for i in ids) else None)}
+    for k in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(sorted(cell_kinds)))
+        cells = draw(st.lists(cell_kinds[kind], min_size=n, max_size=n))
+        objects = kind in ("vector", "odd")
+        table[f"{kind}{k}"] = pd.Series(cells, dtype=object) if objects else pd.Series(cells)
+    return domain, pd.DataFrame(table)
+
+
+@FUZZ
+@given(feature_tables())
+def test_item_features_align_or_fail_cleanly(case) -> None:
+    domain, table = case
+    data, before = copy.deepcopy(FEATURE_DATA), copy.deepcopy(table)
+    try:
+        data.set_item_features(domain, table)
+    except Exception as exc:  # noqa: BLE001 - the property is about which exceptions
+        fails_cleanly(exc)
+        event(f"refused: {type(exc).__name__}")
+        return
+    finally:
+        pd.testing.assert_frame_equal(table, before)  # the caller's table is never modified
+    event("set")
+    n = data.num_items(domain)
+    frame = data.item_features(domain)
+    assert frame.index.equals(data.item_ids[domain]) and list(frame.columns) == list(table.columns[1:])
+    assert data.summary().loc[domain, "item_features"] == pytest.approx(len(table) / n)
+    text = data.item_text(domain)
+    assert len(text) == n and all(isinstance(t, str) for t in text)
+    kinds = data.item_feature_columns(domain)
+    for row, item in zip(table.itertuples(index=False), table["item"]):
+        at = int(data.item_index(domain, [item])[0])
+        for column, value in zip(table.columns[1:], row[1:]):
+            if kinds[column] == "text" and isinstance(value, str) and value:
+                assert value in text[at]
+    if any(k != "text" for k in kinds.values()):
+        matrix, mask = data.item_vectors(domain)
+        assert matrix.dtype == np.float32 and matrix.shape[0] == n == len(mask)
+        assert np.isfinite(matrix).all() and not matrix[~mask].any()

@@ -59,6 +59,8 @@ SPLITS: dict[str, tuple[Callable[[int], Split], bool]] = {
                                                                  valid=False), True),
     "ratio": (lambda seed: splits.ratio(make_data(), TARGET, 0.6, 0.2, seed=seed), True),
     "cold_start": (lambda seed: splits.cold_start(make_data(), TARGET, 0.3, seed=seed), True),
+    "cold_items": (lambda seed: splits.SPLITS.get("cold_items")(make_data(), TARGET, 0.3, seed=seed),
+                   True),
     "predefined": (lambda seed: splits.predefined(make_data(part="train_valid_test"), TARGET, seed=seed), False),
     "predefined_carved": (lambda seed: splits.predefined(make_data(time=False, part="train_test"), TARGET,
                                                          seed=seed), True),

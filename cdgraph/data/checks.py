@@ -9,6 +9,8 @@ names the domain, the column and the row (position and index label) and says
 what to do. :meth:`cdgraph.data.interactions.CrossDomainData.from_frames` is the public entry
 point; it builds on :func:`check_domain_name`, :func:`check_distinct_columns`,
 :func:`clean_frame`, :func:`check_same_id_kind` and :func:`collapse_duplicates`.
+:func:`clean_ids` and :class:`Where` also serve the item feature tables
+(:mod:`cdgraph.data.features`).
 """
 from __future__ import annotations
 
@@ -79,9 +81,9 @@ def clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> dict
                              f"{int((frame.columns == col).sum())} times; give columns unique names.")
     if len(frame) == 0:
         raise ValueError(f"Domain {domain!r} has no interactions: give every domain at least one row.")
-    where = _Where(domain, frame.index)
-    out = {"user": _clean_ids(where(columns["user"]), frame[columns["user"]]),
-           "item": _clean_ids(where(columns["item"]), frame[columns["item"]])}
+    where = Where(domain, frame.index)
+    out = {"user": clean_ids(where(columns["user"]), frame[columns["user"]]),
+           "item": clean_ids(where(columns["item"]), frame[columns["item"]])}
     if columns["rating"] is not None:
         out["rating"] = _clean_numeric(where(columns["rating"]), frame[columns["rating"]])
     if columns["time"] is not None:
@@ -93,31 +95,35 @@ def clean_frame(domain: str, frame: Any, columns: dict[str, str | None]) -> dict
     return out
 
 
-class _Where:
-    """Names a domain, a column and a row in error messages."""
+class Where:
+    """Names a domain (and the ``table``, e.g. " item features"), a column and a row in
+    error messages."""
 
-    def __init__(self, domain: str, index: pd.Index, column: str | None = None) -> None:
-        self.domain, self.index, self.column = domain, index, column
+    def __init__(self, domain: str, index: pd.Index, column: str | None = None, table: str = "") -> None:
+        self.domain, self.index, self.column, self.table = domain, index, column, table
 
-    def __call__(self, column: str) -> "_Where":
-        return _Where(self.domain, self.index, column)
+    def __call__(self, column: str) -> "Where":
+        return Where(self.domain, self.index, column, self.table)
 
     def __str__(self) -> str:
-        return f"Domain {self.domain!r}, column {self.column!r}"
+        return f"Domain {self.domain!r}{self.table}, column {self.column!r}"
+
+    def at(self, pos: int) -> str:
+        """``"Domain 'd', column 'c', row 3 (index label 'x')"`` for row position ``pos``."""
+        return f"{self}, row {pos} (index label {self.index[pos]!r})"
 
     def check(self, mask: np.ndarray, values: Any, what: str, exc: type = ValueError) -> None:
         """Raise ``exc`` naming the first row where ``mask`` is True."""
         if mask.any():
             pos = int(np.argmax(mask))
             value = values.iloc[pos] if isinstance(values, pd.Series) else values[pos]
-            raise exc(f"{self}, row {pos} (index label {self.index[pos]!r}): {what}, got {value!r}. "
-                      f"Fix or drop such rows first.")
+            raise exc(f"{self.at(pos)}: {what}, got {value!r}. Fix or drop such rows first.")
 
 
 INT64_MAX = np.iinfo(np.int64).max
 
 
-def _clean_ids(where: _Where, values: pd.Series) -> np.ndarray:
+def clean_ids(where: Where, values: pd.Series) -> np.ndarray:
     """Ids as an int64 array (integer ids) or an object array of str (string ids)."""
     where.check(values.isna().to_numpy(), values, "missing (NaN/None) id")
     if isinstance(values.dtype, pd.CategoricalDtype):  # the categories' values, row by row
@@ -160,7 +166,7 @@ _NOT_NUMBERS = {"datetime64", "datetime", "date", "time", "timedelta64", "timede
                 "interval", "complex", "bytes"}
 
 
-def _check_real(where: _Where, values: pd.Series, what: str) -> None:
+def _check_real(where: Where, values: pd.Series, what: str) -> None:
     """TypeError for dates, durations, periods, complex numbers or bytes where numbers belong
     (``pd.to_numeric`` would silently turn them into numbers)."""
     kind = pd.api.types.infer_dtype(values, skipna=True)
@@ -169,7 +175,7 @@ def _check_real(where: _Where, values: pd.Series, what: str) -> None:
                         f"(row 0: {values.iloc[0]!r}).")
 
 
-def _clean_numeric(where: _Where, values: pd.Series) -> np.ndarray:
+def _clean_numeric(where: Where, values: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values) and not values.isna().any():
         return values.to_numpy(dtype=np.float32)
     _check_real(where, values, "ratings")
@@ -182,7 +188,7 @@ def _clean_numeric(where: _Where, values: pd.Series) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def _clean_time(where: _Where, values: pd.Series) -> np.ndarray:
+def _clean_time(where: Where, values: pd.Series) -> np.ndarray:
     """Timestamps as int64 (datetimes in ns since the epoch) or float64."""
     if pd.api.types.is_datetime64_any_dtype(values):
         where.check(values.isna().to_numpy(), values, "missing timestamp")

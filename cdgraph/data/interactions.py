@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cdgraph.data.checks import (INT64_MAX, PARTS, check_distinct_columns, check_domain_name, check_same_id_kind, clean_frame, collapse_duplicates)
+from cdgraph.data.checks import (PARTS, check_distinct_columns, check_domain_name, check_same_id_kind,
+                                 clean_frame, collapse_duplicates)
+from cdgraph.data.features import ItemFeatures, feature_tables, item_features_of, read_feature_table
 from cdgraph.data.files import read_table, text_ids
+from cdgraph.data.ids import as_list, lookup_ids
 
 __all__ = ["CrossDomainData", "PARTS", "as_list"]
 
@@ -24,6 +27,13 @@ class CrossDomainData:
     Build one with :meth:`from_frames` or :meth:`read`, or load a public pair
     with :func:`cdgraph.datasets.load`.
 
+    Items may carry side information (text such as titles, numeric vectors such as
+    embeddings), one table per domain keyed by raw item id (see
+    :mod:`cdgraph.data.features`): give it with ``item_features=`` or
+    :meth:`set_item_features`, read it aligned to the item index with
+    :meth:`item_features`, :meth:`item_text` and :meth:`item_vectors`. Splits keep the
+    data object (``split.data``), so they keep its item features too.
+
     Attributes:
         domains (list[str]): Domain names, in the order given.
         user_ids (pandas.Index): Raw user id of each user index.
@@ -34,20 +44,24 @@ class CrossDomainData:
 
     def __init__(self, interactions: Mapping[str, pd.DataFrame], user_ids: pd.Index,
                  item_ids: Mapping[str, pd.Index], name: str | None = None,
-                 meta: dict[str, Any] | None = None) -> None:
+                 meta: dict[str, Any] | None = None,
+                 features: Mapping[str, ItemFeatures] | None = None) -> None:
         self._inter = dict(interactions)
         self.user_ids = user_ids
         self.item_ids = dict(item_ids)
         self.name = name
         self.meta = dict(meta or {})
         self._user_lookup: pd.Index | None = None
+        self._features: dict[str, ItemFeatures] = dict(features or {})
 
     # ------------------------------------------------------------------ build
     @classmethod
     def from_frames(cls, frames: Mapping[str, pd.DataFrame], user: str = "user",
                     item: str = "item", rating: str | None = None, time: str | None = None,
                     split: str | None = None, name: str | None = None,
-                    meta: dict[str, Any] | None = None) -> "CrossDomainData":
+                    meta: dict[str, Any] | None = None,
+                    item_features: Mapping[str, pd.DataFrame] | None = None,
+                    feature_item: str | None = None) -> "CrossDomainData":
         """Build from one pandas DataFrame of interactions per domain.
 
         Args:
@@ -61,6 +75,12 @@ class CrossDomainData:
                 a split shipped with the data (see :func:`cdgraph.data.split.predefined`).
             name (str, optional): A name for the dataset.
             meta (dict, optional): Extras kept in :attr:`meta`.
+            item_features (dict[str, DataFrame], optional): Domain -> item side information,
+                one row per item: the raw item id in column ``feature_item`` and text,
+                numeric or array-of-numbers columns (see :meth:`set_item_features`).
+                Domains may be left out; items without a row have no features.
+            feature_item (str, optional): The item id column of the ``item_features``
+                frames; defaults to ``item``.
 
         Ids must be integers or strings, one type per column (and the same type for
         the user column of every domain). Duplicate ``(user, item)`` rows of a domain are collapsed (the latest kept
@@ -71,14 +91,16 @@ class CrossDomainData:
             TypeError: a frame is not a DataFrame, or ids mix types across rows or domains.
             ValueError: fewer than two domains, one column named for two roles, a missing
                 column, an empty or NaN id, a NaN or infinite rating, a domain without
-                interactions, or no user shared between the domains. The message names
-                domain, column and row.
+                interactions, no user shared between the domains, an unknown domain in
+                ``item_features`` or any error of :meth:`set_item_features`. The message
+                names domain, column and row.
         """
         if not isinstance(frames, Mapping):
             raise TypeError(f"frames must be a dict of domain name -> DataFrame, got {type(frames).__name__}.")
         if len(frames) < 2:
             raise ValueError(f"Cross-domain data needs at least two domains, got {len(frames)}: "
                              f"{list(frames)}. Pass one DataFrame per domain.")
+        features = feature_tables(item_features, frames)
         columns = {"user": user, "item": item, "rating": rating, "time": time, "part": split}
         check_distinct_columns(columns)
         cleaned: dict[str, dict[str, np.ndarray]] = {}
@@ -103,13 +125,17 @@ class CrossDomainData:
                                                        len(item_uniques))
         data = cls(interactions, user_ids, item_ids, name=name, meta=meta)
         data._check_shared_users()
+        for domain, table in features.items():
+            data.set_item_features(domain, table, item=item if feature_item is None else feature_item)
         return data
 
     @classmethod
     def read(cls, paths: Mapping[str, str | os.PathLike], user: str | int = "user",
              item: str | int = "item", rating: str | int | None = None,
              time: str | int | None = None, sep: str | None = None, header: bool = True,
-             name: str | None = None, split: str | int | None = None) -> "CrossDomainData":
+             name: str | None = None, split: str | int | None = None,
+             item_features: Mapping[str, str | os.PathLike | pd.DataFrame] | None = None,
+             feature_item: str | None = None) -> "CrossDomainData":
         """Read one delimited file (CSV, TSV, ...) per domain.
 
         Args:
@@ -120,6 +146,10 @@ class CrossDomainData:
                 (tab, comma, ``::``, ``;`` or whitespace).
             header (bool): Whether the first line holds column names.
             name (str, optional): A name for the dataset.
+            item_features (dict, optional): Domain -> item feature table: a DataFrame or a
+                delimited file with a header line (``sep`` as for the interactions), holding
+                the item id column ``feature_item`` (default: ``item``) and feature columns.
+            feature_item (str, optional): The item id column of the feature tables.
 
         User and item ids are read as text, stripped of surrounding whitespace
         (``" 2"`` is id ``2``), and turned into integers only when every id of the
@@ -138,6 +168,7 @@ class CrossDomainData:
             raise ValueError(f"Cross-domain data needs at least two domains, got {len(paths)}: "
                              f"{list(paths)}. Pass one file per domain.")
         needed = [c for c in (user, item, rating, time, split) if c is not None]
+        features = feature_tables(item_features, paths)
         frames = {domain: read_table(path, sep=sep, header=header, domain=domain, needed=needed,
                                      id_columns=[user, item])
                   for domain, path in paths.items()}
@@ -149,10 +180,14 @@ class CrossDomainData:
             f[user] = ids
         for f in frames.values():
             f[item] = text_ids([f[item]])[0]
+        key = item if feature_item is None else feature_item
+        features = {d: read_feature_table(d, table, key, sep, frames[d][item])
+                    for d, table in features.items()}
         return cls.from_frames(frames, user=user, item=item,
                                rating=None if rating is None else str(rating),
                                time=None if time is None else str(time),
-                               split=None if split is None else str(split), name=name)
+                               split=None if split is None else str(split), name=name,
+                               item_features=features, feature_item=key)
 
     # ------------------------------------------------------------- accessors
     @property
@@ -206,8 +241,9 @@ class CrossDomainData:
         return np.intersect1d(self.users(a), self.users(b), assume_unique=True)
 
     def summary(self) -> pd.DataFrame:
-        """One row per domain: users, items, interactions, density, and users shared
-        with each domain (columns ``shared_<domain>``; the diagonal is the domain's users)."""
+        """One row per domain: users, items, interactions, density, users shared with each
+        domain (columns ``shared_<domain>``; the diagonal is the domain's users) and
+        ``item_features``, the share of the domain's items that have item features."""
         rows = []
         user_sets = {d: self.users(d) for d in self.domains}
         for d in self.domains:
@@ -217,8 +253,88 @@ class CrossDomainData:
             for other in self.domains:
                 row[f"shared_{other}"] = len(np.intersect1d(user_sets[d], user_sets[other],
                                                             assume_unique=True))
+            row["item_features"] = self._features[d].coverage if d in self._features else 0.0
             rows.append(row)
         return pd.DataFrame(rows).set_index("domain")
+
+    # ---------------------------------------------------------- item features
+    def set_item_features(self, domain: str, frame: pd.DataFrame, item: str | None = None) -> None:
+        """Set (or replace) ``domain``'s item side information.
+
+        Args:
+            domain (str): A domain of this data.
+            frame (DataFrame): One row per item: the raw item id in column ``item`` (or in the
+                index, named so), and feature columns: text (strings; None where an item lacks
+                that text), numbers (one per item), or arrays of numbers of one width (None
+                where an item has no vector). Items without a row have no features.
+            item (str, optional): The item id column; defaults to the name of
+                ``item_ids[domain]`` (the ``item`` column given to :meth:`from_frames`).
+
+        The table is checked whole before it replaces the old one: on an error the data is
+        unchanged. The caller's frame is never modified.
+
+        Raises:
+            TypeError / ValueError: an unknown domain, or a bad table (an item that is not among
+                the domain's items, an item on two rows, a missing, NaN or infinite number,
+                vectors of unequal widths, ...); the message names the domain, the column and
+                the row, and says what to do.
+        """
+        self.check_domain(domain)
+        key = (self.item_ids[domain].name or "item") if item is None else item
+        self._features[domain] = item_features_of(domain, frame, self.item_ids[domain], key)
+
+    def item_features(self, domain: str) -> pd.DataFrame:
+        """``domain``'s item features as a new DataFrame indexed like ``item_ids[domain]`` (row
+        ``i`` is item index ``i``): NaN where an item has no row (or lacks a value); vector
+        cells hold float32 arrays. No columns when the domain has no item features."""
+        table = self._item_table(domain)
+        if table is None:
+            return pd.DataFrame(index=self.item_ids[domain].copy())
+        return table.frame(self.item_ids[domain].copy())
+
+    def item_feature_columns(self, domain: str) -> dict[str, str]:
+        """``domain``'s feature columns and their kinds: ``"text"``, ``"number"`` or ``"vector"``."""
+        table = self._item_table(domain)
+        return {} if table is None else dict(table.kinds)
+
+    def item_text(self, domain: str, columns: str | Sequence[str] | None = None,
+                  sep: str = " ") -> list[str]:
+        """One string per item index of ``domain``: its non-empty text fields of ``columns``
+        (all text columns by default, in table order) joined by ``sep``; ``""`` for items
+        without text, and for every item when the domain has no item features."""
+        table = self._item_table(domain)
+        if table is None:
+            if columns is not None:
+                raise ValueError(f"Domain {domain!r} has no item features; set them with "
+                                 f"item_features= or set_item_features.")
+            return [""] * self.num_items(domain)
+        return table.text(columns, sep)
+
+    def item_vectors(self, domain: str, columns: str | Sequence[str] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """``domain``'s numeric item features as one float32 matrix ``[num_items, d]`` (the
+        ``columns``, by default every number and vector column, side by side in table
+        order) and a bool ``[num_items]`` mask of the items that have all of them; the
+        other rows are zeros.
+
+        Raises:
+            ValueError: the domain has no numeric feature column (or ``columns`` names a
+                text or unknown column).
+        """
+        table = self._item_table(domain)
+        if table is None:
+            raise ValueError(f"Domain {domain!r} has no item features; set them with item_features= "
+                             f"or set_item_features.")
+        return table.vectors(columns)
+
+    def _item_table(self, domain: str) -> ItemFeatures | None:
+        """``domain``'s features over its whole item index (which may have grown since)."""
+        table = self._features.get(self.check_domain(domain))
+        if table is None:
+            return None
+        if table.num_items != self.num_items(domain):
+            table = self._features[domain] = table.padded(self.num_items(domain))
+        return table
 
     # --------------------------------------------------------------- id maps
     def user_index(self, raw: Iterable[Any] | Any, missing: str = "raise") -> np.ndarray:
@@ -231,7 +347,7 @@ class CrossDomainData:
         if missing not in ("raise", "mark"):
             raise ValueError(f"missing must be 'raise' or 'mark', got {missing!r}.")
         raw_list = as_list(raw)
-        idx = _lookup(self.user_ids, raw_list)
+        idx = lookup_ids(self.user_ids, raw_list)
         if missing == "raise" and (idx < 0).any():
             unknown = [raw_list[i] for i in np.flatnonzero(idx < 0)[:5]]
             raise ValueError(f"Unknown user id(s) {unknown} (of {int((idx < 0).sum())}); "
@@ -242,7 +358,7 @@ class CrossDomainData:
         """Map raw item ids of ``domain`` to item indices (ValueError for unknown ids)."""
         ids = self.item_ids[self.check_domain(domain)]
         raw_list = as_list(raw)
-        idx = _lookup(ids, raw_list)
+        idx = lookup_ids(ids, raw_list)
         if (idx < 0).any():
             unknown = [raw_list[i] for i in np.flatnonzero(idx < 0)[:5]]
             raise ValueError(f"Unknown {domain!r} item id(s) {unknown} (of {int((idx < 0).sum())}); "
@@ -268,61 +384,3 @@ class CrossDomainData:
                           for d, f in self._inter.items())
         label = f"{self.name}, " if self.name else ""
         return f"CrossDomainData({label}{self.num_users} users; {parts})"
-
-
-# ---------------------------------------------------------------- raw ids
-def as_list(raw: Any) -> list:
-    """One id or an iterable of ids (list, tuple, set, array, Series, generator) as a list;
-    a string is one id."""
-    if isinstance(raw, (str, bytes)):
-        return [raw]
-    if isinstance(raw, np.ndarray):
-        if raw.ndim > 1:
-            raise TypeError(f"Ids must be one id or a flat list of ids, got a {raw.ndim}-d array "
-                            f"of shape {raw.shape}.")
-        return [raw.item()] if raw.ndim == 0 else list(raw)
-    if isinstance(raw, (pd.Series, pd.Index)):
-        return list(raw)
-    if isinstance(raw, Mapping):
-        raise TypeError(f"Ids must be one id or a list of ids, got a {type(raw).__name__}.")
-    try:
-        return list(iter(raw))
-    except TypeError:
-        return [raw]
-
-
-def _lookup(index: pd.Index, raw: list) -> np.ndarray:
-    """Positions of ``raw`` ids in ``index``; -1 for unknown ids or ids of another kind.
-
-    Integer ids match Python/NumPy integers and integral floats (as in :meth:`from_frames`),
-    string ids match strings; booleans, other types and out-of-range numbers are unknown.
-    """
-    if not raw:
-        return np.empty(0, dtype=np.int64)
-    for r in raw:
-        try:
-            hash(r)
-        except TypeError:
-            raise TypeError(f"Ids must be scalars (integers or strings), got {r!r} "
-                            f"({type(r).__name__}).") from None
-    if pd.api.types.is_integer_dtype(index.dtype):
-        ok = np.array([_as_int_id(r) is not None for r in raw], dtype=bool)
-        query = np.array([_as_int_id(r) if k else 0 for r, k in zip(raw, ok)], dtype=np.int64)
-    else:
-        ok = np.array([isinstance(r, str) for r in raw], dtype=bool)
-        query = np.array([r if k else "" for r, k in zip(raw, ok)], dtype=object)
-    idx = index.get_indexer(pd.Index(query, dtype=index.dtype)).astype(np.int64)
-    idx[~ok] = -1
-    return idx
-
-
-def _as_int_id(r: Any) -> int | None:
-    """``r`` as a 64-bit integer id, or None when it cannot be one."""
-    if isinstance(r, (bool, np.bool_)):
-        return None
-    if isinstance(r, (int, np.integer)):
-        return int(r) if -INT64_MAX - 1 <= int(r) <= INT64_MAX else None
-    if isinstance(r, (float, np.floating)) and np.isfinite(r) and float(r).is_integer() \
-            and abs(r) <= 2 ** 53:
-        return int(r)
-    return None

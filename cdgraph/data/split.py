@@ -114,10 +114,11 @@ def _check_parts(kind: str, target: str, label: np.ndarray, fixes: dict[str, str
             raise ValueError(f"{kind} split of {target!r}: the {part} part is empty; {fixes[part]}.")
 
 
-def _make(data: CrossDomainData, target: str, label: np.ndarray, kind: str, fixes: dict[str, str],
-          cold: np.ndarray | None = None, **info: Any) -> Split:
-    """A split of ``target`` from one label per target row (0 train, 1 valid, 2 test);
-    ValueError for an empty part (see :func:`_check_parts`)."""
+def from_labels(data: CrossDomainData, target: str, label: np.ndarray, kind: str, fixes: dict[str, str],
+                cold: np.ndarray | None = None, **info: Any) -> Split:
+    """A split of ``target`` from one label per target row (0 train, 1 valid, 2 test), for the
+    split functions of this module and :mod:`cdgraph.data.scarcity`; ValueError for an empty
+    part (see :func:`_check_parts`)."""
     _check_parts(kind, target, label, fixes)
     frame = data._inter[target].drop(columns="part", errors="ignore")
     train = _others_train(data, target)
@@ -170,7 +171,7 @@ def seeded_rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _fraction(name: str, value: Any) -> float:
+def as_fraction(name: str, value: Any) -> float:
     """``value`` as a float; TypeError unless it is a real number (booleans and strings are not)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
@@ -205,7 +206,7 @@ def leave_one_out(data: CrossDomainData, target: str, seed: int = 0, valid: bool
             f"every user has fewer than 2 {target!r} interactions: leave_one_out needs at least 2 "
             f"per user to hold out one for test and keep one in train")
     fixes = {"test": need, "valid": need} if valid else {"test": need}
-    return _make(data, target, label, "leave_one_out", fixes, seed=seed, by_time=time is not None)
+    return from_labels(data, target, label, "leave_one_out", fixes, seed=seed, by_time=time is not None)
 
 
 def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float = 0.1,
@@ -219,7 +220,7 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
         ValueError: bad shares, no test interaction, or (with ``valid > 0``) no
             validation interaction.
     """
-    train, valid = _fraction("train", train), _fraction("valid", valid)
+    train, valid = as_fraction("train", train), as_fraction("valid", valid)
     if not (0 < train <= 1 and 0 <= valid < 1 and train + valid <= 1 + 1e-9):
         raise ValueError(f"ratio split needs 0 < train <= 1, 0 <= valid and train + valid <= 1; "
                          f"got train={train}, valid={valid}.")
@@ -235,7 +236,7 @@ def ratio(data: CrossDomainData, target: str, train: float = 0.8, valid: float =
         fixes["valid"] = (f"valid={valid} gives no user a validation interaction (floor(n * valid) is 0 "
                           f"for users of n <= {int(count.max())} {target!r} interactions); use a "
                           f"larger valid, or valid=0 to split without validation")
-    return _make(data, target, label, "ratio", fixes, seed=seed, train=train, valid=valid)
+    return from_labels(data, target, label, "ratio", fixes, seed=seed, train=train, valid=valid)
 
 
 def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: int = 0) -> Split:
@@ -252,7 +253,7 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
         ValueError: ``fraction`` makes fewer than 2 cold users (one for valid, one for
             test), or makes every target user cold (no target training interaction).
     """
-    fraction = _fraction("fraction", fraction)
+    fraction = as_fraction("fraction", fraction)
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}.")
     users = _target_users(data, target)
@@ -276,8 +277,8 @@ def cold_start(data: CrossDomainData, target: str, fraction: float = 0.2, seed: 
              "valid": f"fraction={fraction} of {len(shared)} shared users makes {n_cold} cold user, and "
                       f"cold_start needs at least 2 (half for validation, half for test); raise the "
                       f"fraction"}
-    return _make(data, target, label, "cold_start", fixes, cold=np.sort(cold), seed=seed,
-                 fraction=fraction)
+    return from_labels(data, target, label, "cold_start", fixes, cold=np.sort(cold), seed=seed,
+                       fraction=fraction)
 
 
 def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True,
@@ -286,7 +287,8 @@ def predefined(data: CrossDomainData, target: str, valid_from_train: bool = True
 
     Train holds every domain's ``train`` rows; valid and test are the target's
     shipped ``valid``/``test`` rows. Held-out rows of the other domains are
-    left out, as in the papers that ship these splits. When the target ships no
+    left out, as in the papers that ship these splits: training is then the same
+    whichever domain is the target, and never sees a held-out row. When the target ships no
     validation rows and ``valid_from_train`` is True, each user with at least 2
     target train interactions gives one of them to valid (the latest by time when
     the data has a time column, else a seeded random one), so that early stopping
@@ -357,7 +359,8 @@ def _align_negatives(test: pd.DataFrame, fixed: pd.DataFrame) -> np.ndarray:
     return out
 
 
-#: The split functions by name (``SPLITS.get("cold_start")(data, target, seed=0)``).
+#: The split functions by name (``SPLITS.get("cold_start")(data, target, seed=0)``); the one place
+#: split names are looked up. :mod:`cdgraph.data.scarcity` adds ``cold_items`` and ``thin_bridge``.
 SPLITS: Registry = Registry("split")
 for _split in (leave_one_out, ratio, cold_start, predefined):
     SPLITS.add(_split.__name__, _split)

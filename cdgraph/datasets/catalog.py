@@ -73,6 +73,34 @@ FILES: dict[str, tuple[int, str]] = {
         (45250, "5ff3bc25da94612e7a35672edba277c4acc497cc8d87d268bca891e64dc98640"),
     "amazon_disencdr/sport_phone/train.txt":
         (612708, "c55f3f576465795163f45cdb6df9484626dfbb12799393a7d06e4401cfcb6f3a"),
+    "amazon_llmcdsr/food-kitchen/item_set_A.pkl":
+        (138370, "510aa4c2b8cc6fc37ccb0b56dbc33d56eb96583a580463b19f941ddb9d31a5d5"),
+    "amazon_llmcdsr/food-kitchen/item_set_B.pkl":
+        (442060, "96f1ff3d4604e79a416796fae5bc9df2828f06657961aa641d0c6f7f33a4a93b"),
+    "amazon_llmcdsr/food-kitchen/test.txt":
+        (86602, "bdc978617810e6bf9f6eac31260e0688169c0c1cdf34cbf395774f3896e37aa4"),
+    "amazon_llmcdsr/food-kitchen/text_A.pkl":
+        (706631, "adc2883e8ea4acee1e5d3e06126549753d640095747a82537959ff11600bcd5c"),
+    "amazon_llmcdsr/food-kitchen/text_B.pkl":
+        (2132336, "dd467587886f342cf9add91c463fb06c0cc2ab414d72b52eacc18a63bf3833ff"),
+    "amazon_llmcdsr/food-kitchen/train_A.txt":
+        (201449, "4b39bfa69d9d001938d7ec32853928e51a53c141a95f3b698b052eb27821c3ad"),
+    "amazon_llmcdsr/food-kitchen/train_B.txt":
+        (1774169, "bab4611796a5c077baf29d6c5f4a70c40cd25e38bb90e9d85035b8c1f06c7a93"),
+    "amazon_llmcdsr/food-kitchen/train_overlap.txt":
+        (560265, "0375a8e5c049b9377c1199bda2d0de270e989f1cdf08ff21e4d120ec4a5b5986"),
+    "amazon_llmcdsr/food-kitchen/valid.txt":
+        (96861, "6d93b5025ad65efef71f0b2e1beaa5899f5ed8f8fd95da96de1286f5b8cb0074"),
+    "amazon_urllm/AO/item_listA_F.csv":
+        (2945518, "cd97eae43ec40a674375cdd14ee51fd1d0ee3983223be1a12263c596d26b1d53"),
+    "amazon_urllm/AO/item_listO_AA_F.csv":
+        (3866207, "bd8d701cfb3aaa03c382803c15a312457688808a1e82f790f1f85a076d42cf3a"),
+    "amazon_urllm/AO/test_F2.txt":
+        (341078, "03d55214e8ca7482961397b790a4188142ffbd23680ed4c03f9dac214d91ef05"),
+    "amazon_urllm/AO/train_F2.txt":
+        (3842254, "01f597a570658a855d1a603c1f2b4145e8b162b86c0814c7686f20ad75cb9538"),
+    "amazon_urllm/AO/valid_F2.txt":
+        (178715, "04650d1d3655d79fbc0776dcf3ef2873648fac933cf4901fd9d90c25e9427c9b"),
     "douban_gadtcdr/douban_book/ratings.dat":
         (1116081, "cc1c191fabe2e05e95cd6dbe7be19d13ed3e1b27b80be2050e4f6b4e40945ddd"),
     "douban_gadtcdr/douban_music/ratings.dat":
@@ -84,6 +112,8 @@ _UPSTREAM = {
     "amazon_disencdr": ("cjx96/DisenCDR", "4e6d60bad4d5185c99ab60423b48f87f88aa03a3", "dataset"),
     "amazon_cdrib_coldstart": ("cjx96/CDRIB", "bd9894565ce06e9ab187f8a52ba03919aaee5e13", "dataset"),
     "douban_gadtcdr": ("fengzhu1/GA-DTCDR", "11a1dc6fda5148c8b1ce412ed4e2f0c4f124e2d0", "Data"),
+    "amazon_llmcdsr": ("xhran2010/LLMCDSR", "5825e999d87c4b7f90448df17d05c5f9cea047ba", "data"),
+    "amazon_urllm": ("TingJShen/URLLM", "053d7395390412459c29e3d6f0dc2860dbe1488f", "DG_Final"),
 }
 _BITGCF = ("sunshinelium/Bi-TGCF", "4833c1f465ec0be6469e23aa0799aae95db058dc", "Data")
 # Bi-TGCF's folder names for the DisenCDR Elec&Phone folders (byte-identical splits).
@@ -97,6 +127,17 @@ _PAPERS = {
              "Information Bottleneck (CDRIB), ICDE 2022, doi:10.1109/ICDE53745.2022.00211",
     "douban": "Zhu et al., A Graphical and Attentional Framework for Dual-Target Cross-Domain "
               "Recommendation (GA-DTCDR), IJCAI 2020, doi:10.24963/ijcai.2020/415",
+    "llmcdsr": "Xin, Sun, Wang, Xiong, LLMCDSR: Enhancing Cross-Domain Sequential Recommendation with "
+               "Large Language Models, ACM TOIS 2025",
+    "urllm": "Shen et al., Exploring User Retrieval Integration towards Large Language Models for "
+             "Cross-Domain Sequential Recommendation (URLLM), 2024",
+}
+# Files of the layouts whose domains share one folder, in the order the loaders read them:
+# domain A's item tables first, then domain B's, then the sequences.
+_SHARED_FOLDER_FILES = {
+    "llmcdsr": ("item_set_A.pkl", "text_A.pkl", "item_set_B.pkl", "text_B.pkl", "train_A.txt",
+                "train_B.txt", "train_overlap.txt", "valid.txt", "test.txt"),
+    "urllm": ("item_listA_F.csv", "item_listO_AA_F.csv", "train_F2.txt", "valid_F2.txt", "test_F2.txt"),
 }
 
 
@@ -106,11 +147,16 @@ class DatasetSpec:
 
     Attributes:
         name (str): Public name, e.g. ``"amazon-sport-cloth"``.
-        kind (str): Layout family: ``"disencdr"``, ``"cdrib"`` or ``"douban"``.
-        dirs (dict[str, str]): Domain name -> folder under root holding that domain.
+        kind (str): Layout family: ``"disencdr"``, ``"cdrib"``, ``"douban"``, ``"llmcdsr"`` or
+            ``"urllm"``.
+        dirs (dict[str, str]): Domain name -> folder under root holding that domain (one
+            folder for both domains in the ``llmcdsr`` and ``urllm`` layouts, whose first domain
+            is upstream's domain A).
         protocol (dict): Evaluation protocol of the paper that ships the split.
         negatives (dict[str, str]): Domain -> fixed test negatives file, when shipped.
         overlap (int, optional): CDRIB's number of overlapping users ``C``.
+        item_features (tuple[str, ...]): Item feature columns the loader attaches (see
+            :meth:`cdgraph.CrossDomainData.item_features`).
     """
 
     name: str
@@ -119,6 +165,7 @@ class DatasetSpec:
     protocol: dict[str, Any]
     negatives: dict[str, str] = field(default_factory=dict)
     overlap: int | None = None
+    item_features: tuple[str, ...] = ()
 
     @property
     def domains(self) -> list[str]:
@@ -127,6 +174,8 @@ class DatasetSpec:
     @property
     def files(self) -> list[str]:
         """Paths under root that :func:`cdgraph.datasets.load` reads."""
+        if self.kind in _SHARED_FOLDER_FILES:
+            return [f"{self.dirs[self.domains[0]]}/{p}" for p in _SHARED_FOLDER_FILES[self.kind]]
         parts = {"disencdr": ("train.txt", "test.txt"), "cdrib": ("train.txt", "valid.txt", "test.txt"),
                  "douban": ("ratings.dat",)}[self.kind]
         return [f"{d}/{p}" for d in self.dirs.values() for p in parts] + list(self.negatives.values())
@@ -160,6 +209,16 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in [
     DatasetSpec("douban-book-music", "douban",
                 {"book": "douban_gadtcdr/douban_book", "music": "douban_gadtcdr/douban_music"},
                 {"split": "leave_one_out", "num_negatives": 99, "metrics": ["HR@10", "NDCG@10"]}),
+    # LLMCDSR ranks each held-out item against 999 items of its own domain, HR and NDCG at 1, 3, 5, 10.
+    DatasetSpec("amazon-food-kitchen", "llmcdsr",
+                {"food": "amazon_llmcdsr/food-kitchen", "kitchen": "amazon_llmcdsr/food-kitchen"},
+                {"split": "predefined", "num_negatives": 999,
+                 "metrics": [f"{m}@{k}" for m in ("HR", "NDCG") for k in (1, 3, 5, 10)]},
+                item_features=("title",)),
+    # URLLM's sequence model (C2DSR's protocol): 999 negatives, MRR, NDCG@5,10, HR@1,5,10.
+    DatasetSpec("amazon-art-office", "urllm", {"art": "amazon_urllm/AO", "office": "amazon_urllm/AO"},
+                {"split": "predefined", "num_negatives": 999, "metrics": list(_METRICS_1000)},
+                item_features=("title", "attribute")),
 ]}
 
 
@@ -182,7 +241,8 @@ def info(name: str) -> dict[str, Any]:
     Returns:
         dict: keys ``name``, ``domains``, ``protocol`` (split, metrics, ...),
         ``num_negatives`` (sampled negatives per held-out item), ``paper``,
-        ``upstream`` (repository and pinned commit) and ``files`` (paths under root).
+        ``upstream`` (repository and pinned commit), ``files`` (paths under root) and, for
+        pairs that ship item side information, ``item_features`` (its columns).
     """
     s = spec(name)
     top = s.files[0].split("/")[0]
@@ -194,6 +254,8 @@ def info(name: str) -> dict[str, Any]:
         out["fixed_negatives_upstream"] = f"https://github.com/{_BITGCF[0]}/tree/{_BITGCF[1]}"
     if s.overlap is not None:
         out["overlap"] = s.overlap
+    if s.item_features:
+        out["item_features"] = list(s.item_features)
     return out
 
 

@@ -1,6 +1,6 @@
 """Readers that turn the shipped files of a public pair into a :class:`~cdgraph.CrossDomainData`.
 
-Three layouts are supported, each the split that its paper evaluates:
+Five layouts are supported, each the split that its paper evaluates:
 
 * DisenCDR (Cao et al., SIGIR 2022), four Amazon pairs with 100 % overlapping users.
   ``<x>_<y>/train.txt`` and ``test.txt`` hold domain x; lines ``user<TAB>item<TAB>1``.
@@ -10,6 +10,8 @@ Three layouts are supported, each the split that its paper evaluates:
 * CDRIB (Cao et al., ICDE 2022), two Amazon pairs with cold-start users:
   ``train/valid/test.txt`` lines ``user<TAB>item``.
 * GA-DTCDR (Zhu et al., IJCAI 2020), Douban Book & Music ``ratings.dat``.
+* LLMCDSR (Xin et al., ACM TOIS 2025) and URLLM (Shen et al., 2024), Amazon pairs with item
+  titles (and attributes) and mixed-domain sequences: read by :mod:`cdgraph.datasets.text_pairs`.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import pandas as pd
 from cdgraph.data.interactions import CrossDomainData
 from cdgraph.datasets.catalog import DatasetSpec, info, spec
 from cdgraph.datasets.download import ensure_files
+from cdgraph.datasets.text_pairs import read_llmcdsr, read_urllm
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
 
     Args:
         name (str): e.g. ``"amazon-sport-cloth"``, ``"amazon-coldstart-game-video"``,
-            ``"douban-book-music"``.
+            ``"douban-book-music"``, ``"amazon-food-kitchen"``, ``"amazon-art-office"``.
         root (path, optional): Folder holding (or receiving) the upstream file layout,
             e.g. ``root/amazon_disencdr/sport_cloth/train.txt``. Defaults to
             ``$CDGRAPH_DATA``, else ``$XDG_CACHE_HOME/cdgraph`` (``~/.cache/cdgraph``).
@@ -65,10 +68,23 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
       is the line number in the file, so :func:`cdgraph.data.split.leave_one_out` holds out the
       *last line* of each user, as GA-DTCDR does (it also takes the line before as valid
       for users with at least 3 ratings; GA-DTCDR has no valid set).
+    * ``amazon-food-kitchen`` (LLMCDSR) and ``amazon-art-office`` (URLLM): item features
+      ``title`` (and ``attribute`` for art-office) for every item (see
+      :meth:`~cdgraph.CrossDomainData.item_text`); a ``time`` column holding each item's
+      position in the user's sequence; catalogue items without interactions (3,977 office
+      items) are in the item index (``meta["catalogue_only_items"]``), so that they can be
+      ranked and drawn as negatives, and their text encoded. The held-out users (valid/test) are new people:
+      ``predefined`` trains on their earlier items and holds out their last item (LLMCDSR:
+      the last of the line; URLLM: each of the user's two lines' targets) when it is in the
+      target domain. A held-out item of the other domain is left out, not trained on: so the
+      training part is the same for both targets, and no model trains on an item upstream
+      holds out. Raw ids: ASINs and ``"<group>:<id>"`` users (``A``, ``B``, ``overlap``,
+      ``valid``, ``test``) for food-kitchen; upstream's integers for art-office.
     """
     s = spec(name)
     root = ensure_files(s.files, root, download=download, dataset=name)
-    reader = {"disencdr": _disencdr, "cdrib": _cdrib, "douban": _douban}[s.kind]
+    reader = {"disencdr": _disencdr, "cdrib": _cdrib, "douban": _douban, "llmcdsr": read_llmcdsr,
+              "urllm": read_urllm}[s.kind]
     data = reader(s, root)
     data.name = name
     data.meta["protocol"] = dict(s.protocol)

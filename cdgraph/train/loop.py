@@ -75,19 +75,10 @@ def run_loop(loop: Loop, config: TrainConfig, on_epoch_end: Callable[[dict[str, 
     first, stopped = 1, False
     resume = resume if resume is not None else loop.start
     if resume is not None:
-        if resume["epoch"] > epochs:
-            raise ValueError(f"The checkpoint has already trained {resume['epoch']} epochs of {label!r}; "
-                             f"epochs={epochs} is the total budget, so pass at least {resume['epoch']}.")
-        network.load_state_dict(resume["network"])
-        optim.load_state_dict(resume["optimizer"])
+        restore(resume, network, optim, gen, config.device, epochs, label)
         history = [dict(row) for row in resume["history"]]
         best, best_epoch, waited = resume["best_score"], resume["best_epoch"], resume["waited"]
-        best_state = resume["best_state"]
-        stopped = resume["stopped"]
-        set_rng_state(resume["rng"], gen, config.device)
-        first = resume["epoch"] + 1
-        log.info("%s: continuing at epoch %d of %d%s", label, first, epochs,
-                 " (the run had stopped early)" if stopped else "")
+        best_state, stopped, first = resume["best_state"], resume["stopped"], resume["epoch"] + 1
     bar = tqdm(range(first, epochs + 1), desc=label, unit="epoch", leave=False,
                disable=None if config.progress is None else not config.progress)
     for epoch in (() if stopped else bar):
@@ -140,6 +131,19 @@ def run_loop(loop: Loop, config: TrainConfig, on_epoch_end: Callable[[dict[str, 
         network.load_state_dict(best_state)
     network.eval()
     return LoopResult(pd.DataFrame(history), best, best_epoch)
+
+
+def restore(state: dict[str, Any], network: torch.nn.Module, optim: torch.optim.Optimizer,
+            gen: torch.Generator, device: str | torch.device, epochs: int, label: str) -> None:
+    """Put the module, the optimiser and the random generators back as ``state`` holds them."""
+    if state["epoch"] > epochs:
+        raise ValueError(f"The checkpoint has already trained {state['epoch']} epochs of {label!r}; "
+                         f"epochs={epochs} is the total budget, so pass at least {state['epoch']}.")
+    network.load_state_dict(state["network"])
+    optim.load_state_dict(state["optimizer"])
+    set_rng_state(state["rng"], gen, device)
+    log.info("%s: continuing at epoch %d of %d%s", label, state["epoch"] + 1, epochs,
+             " (the run had stopped early)" if state["stopped"] else "")
 
 
 def _validate(validate: Callable[[], dict[str, float]], metric: str, row: dict[str, Any]) -> float:

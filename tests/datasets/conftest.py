@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import find_mirror  # noqa: F401  (re-exported for these tests)
 
+__all__ = ["find_mirror", "http_root"]
+
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     requests: list[str] = []
