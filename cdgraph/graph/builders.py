@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,8 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
-from cdgraph.graph.base import GraphBuilder, Source, register_builder
+from cdgraph.graph.base import GraphBuilder, Source, register_builder, reverse_relation
+from cdgraph.graph.content import check_bridge_options, check_content_option, content_bridge, item_content
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +27,76 @@ class BipartiteBuilder(GraphBuilder):
     ``(d, "rev_interacts", "user")`` its transpose. Ratings, when the data has them,
     become ``edge_attr`` of shape ``[E, 1]`` on both directions. Built from a
     split's training interactions only, or from all interactions of whole data.
+
+    With ``content``, every item node type gets ``x``: float32 ``[num_items, width]`` item
+    content (:func:`cdgraph.graph.content.item_content`: text columns encoded by
+    ``text_encoder``, numbers and vectors as they are; zero rows for items without
+    features), or the given vectors. With ``content_bridge``, edge types ``(a, "similar", b)``
+    and their reverses join the items of different domains whose content vectors are nearest
+    neighbours (:func:`cdgraph.graph.content.content_bridge`), ``edge_attr`` their cosine.
+
+    Args:
+        content (None, "auto", str, list of str or dict): None: no ``x``; ``"auto"``: every item
+            feature column (no ``x`` when the data has none); column name(s); or a dict
+            ``domain -> array [num_items, width]`` of precomputed vectors. (default: None)
+        text_encoder: Text encoder of text columns (:func:`cdgraph.text.encode`). (default:
+            ``"wordllama"``)
+        text_options (dict, optional): Options of :func:`cdgraph.text.encode`.
+        content_bridge (dict, optional): ``{"k": 10, "threshold": 0.5, "mutual": False}``, any
+            of the keys; needs ``content``. (default: None)
     """
+
+    similar = "similar"
+
+    def __init__(self, content: Any = None, text_encoder: Any = "wordllama",
+                 text_options: dict[str, Any] | None = None, content_bridge: dict[str, Any] | None = None) -> None:
+        if not isinstance(content, Mapping):
+            check_content_option("bipartite", content)
+        self.content, self.text_encoder, self.text_options = content, text_encoder, dict(text_options or {})
+        self.content_bridge = check_bridge_options("bipartite", content_bridge)
+        if self.content_bridge is not None and content is None:
+            raise ValueError("bipartite: content_bridge joins items by their content; give content='auto', "
+                             "columns or vectors too.")
 
     def build(self, split_or_data: Source) -> HeteroData:
         graph = self.empty_graph(split_or_data)
         for domain, frame in self.frames(split_or_data).items():
             self.add_interactions(graph, domain, frame)
+        vectors = self.vectors(split_or_data)
+        if vectors is not None:
+            for domain, x in vectors.items():
+                graph[domain].x = torch.from_numpy(x)
+            if self.content_bridge is not None:
+                for (a, b), (ia, ib, sim) in content_bridge(vectors, **self.content_bridge).items():
+                    edge_index, attr = torch.from_numpy(np.stack([ia, ib])), torch.from_numpy(sim).view(-1, 1)
+                    graph[a, self.similar, b].edge_index, graph[a, self.similar, b].edge_attr = edge_index, attr
+                    rev = graph[b, reverse_relation(self.similar), a]
+                    rev.edge_index, rev.edge_attr = edge_index.flip(0), attr.clone()
         return graph
+
+    def vectors(self, split_or_data: Source) -> dict[str, np.ndarray] | None:
+        """The item content of every domain (float32), or None without content."""
+        data = self.source_data(split_or_data)
+        if self.content is None:
+            return None
+        if not isinstance(self.content, Mapping):
+            return item_content(data, self.content, self.text_encoder, self.text_options)
+        unknown = sorted(set(self.content) - set(data.domains))
+        if unknown:
+            raise ValueError(f"bipartite: content names domain(s) {unknown}, not among {data.domains}.")
+        out = {}
+        for d in data.domains:
+            x = np.asarray(self.content[d], dtype=np.float32) if d in self.content else None
+            if x is not None and (x.ndim != 2 or len(x) != data.num_items(d) or not np.isfinite(x).all()):
+                raise ValueError(f"bipartite: content[{d!r}] must be a finite [num_items={data.num_items(d)}, "
+                                 f"width] array, got shape {x.shape}.")
+            out[d] = x
+        widths = {x.shape[1] for x in out.values() if x is not None}
+        if len(widths) != 1:
+            raise ValueError(f"bipartite: content vectors need one width over the domains, got {sorted(widths)}.")
+        width = widths.pop()
+        return {d: np.ascontiguousarray(x) if x is not None else np.zeros((data.num_items(d), width), np.float32)
+                for d, x in out.items()}
 
 
 @register_builder("cooccurrence")
@@ -58,12 +123,14 @@ class CooccurrenceBuilder(BipartiteBuilder):
         max_user_degree (int, optional): Users with more interactions in a domain are
             left out of its counts; they cost :math:`O(\text{degree}^2)`. (default: ``None``)
         symmetrize (str): ``"union"`` or ``"mutual"``, see above. (default: ``"union"``)
+        **content: The item content options of :class:`BipartiteBuilder`.
     """
 
     relation = "cooccurs"
 
     def __init__(self, min_count: int = 2, top_k: int | None = None,
-                 max_user_degree: int | None = None, symmetrize: str = "union") -> None:
+                 max_user_degree: int | None = None, symmetrize: str = "union", **content: Any) -> None:
+        super().__init__(**content)
         if min_count < 1:
             raise ValueError(f"cooccurrence: min_count must be >= 1, got {min_count}.")
         if top_k is not None and top_k < 1:

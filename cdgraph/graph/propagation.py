@@ -62,21 +62,57 @@ def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[in
 
 
 def normalized_blocks(edges: dict[str, tuple[np.ndarray, np.ndarray]], num_users: int,
-                      num_items: dict[str, int], joint: bool = True) -> dict[str, Block]:
+                      num_items: dict[str, int], joint: bool = True,
+                      item_extra: dict[str, np.ndarray] | None = None) -> dict[str, Block]:
     """Build one normalised :class:`Block` per domain from ``(users, items)`` edge arrays.
 
     Args:
         joint (bool): Normalise by a user's degree over *all* domains (the blocks
             together are then exactly the joint graph's normalised adjacency) or
             by the degree within each domain (each block is a graph of its own).
+        item_extra (dict[str, ndarray], optional): Per domain, edges each item has besides
+            its user edges (item-item edges, see :func:`item_item_blocks`), counted in its degree.
     """
     user_deg = {d: np.bincount(u, minlength=num_users).astype(np.float64) for d, (u, _) in edges.items()}
     total = sum(user_deg.values()) if joint else None
     blocks = {}
     for d, (u, i) in edges.items():
         du = (total if joint else user_deg[d])[u]
-        di = np.bincount(i, minlength=num_items[d]).astype(np.float64)[i]
+        if item_extra is None:
+            di = np.bincount(i, minlength=num_items[d]).astype(np.float64)[i]
+        else:
+            di = (np.bincount(i, minlength=num_items[d]).astype(np.float64) + item_extra[d])[i]
         val = 1.0 / np.sqrt(np.maximum(du, 1.0) * np.maximum(di, 1.0))
         blocks[d] = Block(_csr(u, i, val, (num_users, num_items[d])),
                           _csr(i, u, val, (num_items[d], num_users)))
+    return blocks
+
+
+def item_degrees(edges: dict[str, tuple[np.ndarray, np.ndarray]],
+                 item_edges: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+                 num_items: dict[str, int]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per domain, each item's number of user edges and of item-item edges (float64)."""
+    users = {d: np.bincount(edges[d][1], minlength=num_items[d]).astype(np.float64) for d in num_items}
+    extra = {d: np.zeros(num_items[d]) for d in num_items}
+    for (a, b), (ia, ib) in item_edges.items():
+        extra[a] += np.bincount(ia, minlength=num_items[a])
+        extra[b] += np.bincount(ib, minlength=num_items[b])
+    return users, extra
+
+
+def item_item_blocks(item_edges: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+                     degree: dict[str, np.ndarray], num_items: dict[str, int]) -> dict[tuple[str, str], Block]:
+    """One normalised block per pair of domains joined by item-item edges.
+
+    ``value(i, j) = 1 / sqrt(deg(i) * deg(j))`` with ``deg`` an item's whole degree (user
+    edges and item-item edges): the item-item part of the symmetric-normalised adjacency
+    of the graph whose items are also joined to each other. For the pair ``(a, b)`` the
+    block's ``ui`` is ``[num_items(a), num_items(b)]``: ``users_from_items(x_b)`` gathers
+    into the items of ``a``, ``items_from_users(x_a)`` into those of ``b``.
+    """
+    blocks = {}
+    for (a, b), (ia, ib) in item_edges.items():
+        val = 1.0 / np.sqrt(np.maximum(degree[a][ia], 1.0) * np.maximum(degree[b][ib], 1.0))
+        blocks[(a, b)] = Block(_csr(ia, ib, val, (num_items[a], num_items[b])),
+                               _csr(ib, ia, val, (num_items[b], num_items[a])))
     return blocks

@@ -15,12 +15,15 @@
 * ``emcdr`` / ``emcdr-lightgcn``: :class:`EMCDR` (Man et al., IJCAI 2017) on BPR-MF or
   LightGCN factors;
 * ``ptupcdr`` / ``ptupcdr-lightgcn``: :class:`PTUPCDR` (Zhu et al., WSDM 2022) on BPR-MF or
-  LightGCN factors.
+  LightGCN factors;
+* ``content-knn``: :class:`ContentKNN`, the content-only yardstick (a user's mean item
+  content, cosine to the target's items).
 """
 from __future__ import annotations
 
 from cdgraph.models import baselines, published
 from cdgraph.models.base import Recommender
+from cdgraph.models.content import ContentKNN
 from cdgraph.models.emcdr import EMCDR
 from cdgraph.models.factors import FactorRecommender
 from cdgraph.models.graph import GraphRecommender
@@ -28,5 +31,5 @@ from cdgraph.models.graph_mix import GraphMix
 from cdgraph.models.ptupcdr import PTUPCDR
 from cdgraph.models.registry import MODELS, available_models, make_model, register_model
 
-__all__ = ["EMCDR", "FactorRecommender", "GraphMix", "GraphRecommender", "MODELS", "PTUPCDR", "Recommender",
+__all__ = ["ContentKNN", "EMCDR", "FactorRecommender", "GraphMix", "GraphRecommender", "MODELS", "PTUPCDR", "Recommender",
            "available_models", "baselines", "make_model", "published", "register_model"]

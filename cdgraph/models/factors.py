@@ -27,14 +27,15 @@ class FactorRecommender(Recommender):
     items_: Tensor | None = None
 
     def score_users(self, users: Tensor) -> Tensor:
-        return self.users_[users] @ self.items_.t()
+        return self.users_[users.to(self.users_.device)] @ self.items_.t()
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
-        return dot_candidates(self.users_[users], self.items_, items.clamp(min=0))
+        return dot_candidates(self.users_[users.to(self.users_.device)], self.items_,
+                              items.to(self.items_.device).clamp(min=0))
 
     def user_vectors(self, users: Tensor) -> Tensor:
         """User factors (what the item factors are multiplied with)."""
-        return self.users_[users]
+        return self.users_[users.to(self.users_.device)]
 
     def embeddings(self) -> dict[str, pd.DataFrame]:
         """User and target item factor tables, indexed by raw id (their inner products are the scores)."""

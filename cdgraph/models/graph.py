@@ -12,6 +12,7 @@ from torch import Tensor
 from cdgraph.data.checks import check_number
 from cdgraph.data.interactions import CrossDomainData
 from cdgraph.data.split import Split
+from cdgraph.graph.content import check_bridge_options, check_content_option, check_text_encoder, graph_content
 from cdgraph.graph.context import GraphContext
 from cdgraph.graph.sampling import NeighborSampler
 from cdgraph.io.model_file import MODEL_FILES, split_of
@@ -20,7 +21,7 @@ from cdgraph.models.base import Recommender
 from cdgraph.models.network import Network, check_components, component_list
 from cdgraph.models.registry import register_model
 from cdgraph.nn.scorers import DotScorer
-from cdgraph.train.batches import Batches, hide_target_edges
+from cdgraph.train.batches import Batches, hide_target_edges, step_size
 from cdgraph.train.config import TrainConfig
 from cdgraph.train.distributed import distributed, shard
 from cdgraph.train.memory import check_full_batch
@@ -65,6 +66,20 @@ class GraphRecommender(Recommender):
         source_weight (float or "auto"): Weight of the source domains' losses when the
             training options do not set one; ``"auto"`` chooses it on validation among the
             training option ``source_weights``. (default: ``"auto"``)
+        content (None, "auto", str or list of str): Item content in the graph: ``"auto"``
+            uses every item feature column of the data (none: id-only, as with None), names
+            choose columns. Text columns are encoded with ``text_encoder``, numbers and
+            vectors used as they are (:func:`cdgraph.graph.content.item_content`); the encoder
+            (``lightgcn``) adds their shared projection to the item embeddings. (default: None)
+        text_encoder: The text encoder of text columns: a name of
+            :data:`cdgraph.text.TEXT_ENCODERS`, a function ``f(list[str]) -> [n, d]`` or a
+            :class:`~cdgraph.text.TextEncoder`. (default: ``"wordllama"``)
+        text_options (dict, optional): Options of :func:`cdgraph.text.encode` and the encoder
+            (``dim``, ``cache_dir``, ``name`` for a function...).
+        content_bridge (dict, optional): Cross-domain item-item edges between content nearest
+            neighbours (:func:`cdgraph.graph.content.content_bridge`): ``{"k": 10,
+            "threshold": 0.5, "mutual": False}``, any of the keys; needs ``content``.
+            (default: None)
 
     Attributes (after ``fit``):
         network_ (Network): The trained encoder, fusion head, scorer and alignments.
@@ -79,12 +94,21 @@ class GraphRecommender(Recommender):
     def __init__(self, target: str, encoder: Any = "lightgcn", fusion: Any = "target", scorer: Any = "dot",
                  alignment: Any = None, dim: int = 64, layers: int = 4, encoder_options: dict | None = None,
                  fusion_options: dict | None = None, scorer_options: dict | None = None,
-                 alignment_options: dict | None = None, source_weight: float | str = "auto") -> None:
+                 alignment_options: dict | None = None, source_weight: float | str = "auto",
+                 content: Any = None, text_encoder: Any = "wordllama", text_options: dict | None = None,
+                 content_bridge: dict | None = None) -> None:
         check_number("GraphRecommender", "dim", dim, integer=True, positive=True)
         check_number("GraphRecommender", "layers", layers, integer=True)
         check_number("GraphRecommender", "source_weight", source_weight, allowed=("auto",))
+        check_content_option("GraphRecommender", content)
+        check_text_encoder("GraphRecommender", text_encoder)
+        bridge = check_bridge_options("GraphRecommender", content_bridge)
+        if bridge is not None and content is None:
+            raise ValueError("GraphRecommender: content_bridge joins items by their content; give content='auto' "
+                             "(or columns) too.")
         for name, value in (("encoder_options", encoder_options), ("fusion_options", fusion_options),
-                            ("scorer_options", scorer_options), ("alignment_options", alignment_options)):
+                            ("scorer_options", scorer_options), ("alignment_options", alignment_options),
+                            ("text_options", text_options)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"GraphRecommender: {name} must be a dict of keyword options, got {value!r}.")
         self.target = target
@@ -93,6 +117,9 @@ class GraphRecommender(Recommender):
         self.encoder_options, self.fusion_options = dict(encoder_options or {}), dict(fusion_options or {})
         self.scorer_options, self.alignment_options = dict(scorer_options or {}), dict(alignment_options or {})
         self.source_weight = source_weight
+        self.content, self.text_encoder, self.content_bridge = content, text_encoder, bridge
+        self.text_options = dict(text_options or {})
+        self._content_memo: tuple[CrossDomainData, dict | None, dict] | None = None
         check_components(encoder, fusion, scorer, alignment, self.dim, self.layers, self.component_options)
         self.network_: Network | None = None
         self.ctx_: GraphContext | None = None
@@ -106,11 +133,21 @@ class GraphRecommender(Recommender):
                 "scorer": self.scorer_options, "alignment": self.alignment_options}
 
     def build(self, split: Split, seed: int = 0, device: str | torch.device = "cpu") -> Network:
-        """Build the network afresh for ``split``'s training graph (seeded); returns it."""
+        """Build the network afresh for ``split``'s training graph (seeded); returns it.
+
+        With ``content``, the item content (and the content bridge) is computed once per data
+        (text encodings are cached on disk by :mod:`cdgraph.text`) and kept with the model."""
+        memo = self._content_memo
+        if memo is None or memo[0] is not split.data:
+            memo = self._content_memo = (split.data, *graph_content(
+                split.data, self.content, self.text_encoder, self.text_options, self.content_bridge))
         torch.manual_seed(seed)
-        self.ctx_ = GraphContext.from_split(split, device)
+        self.ctx_ = GraphContext.from_split(split, device, content=memo[1], item_edges=memo[2])
         self.network_ = Network(self.ctx_, self.encoder, self.fusion, self.scorer, self.alignment,
                                 self.dim, self.layers, self.component_options).to(self.ctx_.device)
+        if memo[1] is not None and not self.network_.encoder.takes_content:
+            raise ValueError(f"The {type(self.network_.encoder).__name__} encoder does not use item content; "
+                             f"with content={self.content!r} use encoder='lightgcn', or content=None.")
         self._cache = None
         self._remember(split)
         return self.network_
@@ -130,8 +167,10 @@ class GraphRecommender(Recommender):
         elif weight == "auto" and config.epochs == 0:  # nothing is trained: there is nothing to choose by
             weight = 1.0
         elif weight == "auto":
-            found = yield Search("source-weight", list(config.source_weights),
-                                 lambda w: self.loop(split, config, w), epochs=max(1, config.epochs // 2))
+            short = config.search_epochs
+            found = yield Search("source-weight", list(config.source_weights), lambda w: self.loop(split, config, w),
+                                 epochs=max(1, config.epochs // 2) if short is None else min(short, config.epochs),
+                                 validate_at_end=short is not None)
             weight, start, self.source_search_ = found.best, found.state, found.scores
             if start is not None:
                 log.info("continuing the search's run of source_weight=%s to epoch %d", weight, config.epochs)
@@ -145,7 +184,8 @@ class GraphRecommender(Recommender):
         """The training loop of a freshly built network with ``source_weight``."""
         network = self.build(split, config.seed, config.device)
         ctx = self.ctx_
-        batches = Batches(ctx, config.batch_size, source_weight)
+        batch_size, lr = step_size(config, len(ctx.edges[ctx.target][0]))
+        batches = Batches(ctx, batch_size, source_weight)
         sampler = None
         if config.neighbors:  # mini-batch mode: propagate over a sampled subgraph per step
             if len(config.neighbors) != network.encoder.layers:
@@ -175,9 +215,10 @@ class GraphRecommender(Recommender):
 
         def memory() -> None:
             if sampler is None:
-                check_full_batch(ctx, network, config.batch_size, len(ctx.domains) if source_weight > 0 else 1)
+                check_full_batch(ctx, network, batch_size, len(ctx.domains) if source_weight > 0 else 1)
 
-        return Loop("train", network, steps, loss, self.validator(split, config), parallel=True, memory=memory)
+        return Loop("train", network, steps, loss, self.validator(split, config), lr=lr, parallel=True,
+                    memory=memory)
 
     # -------------------------------------------------------------- scoring
     def final(self) -> tuple[Tensor, Tensor]:
@@ -238,19 +279,28 @@ class GraphRecommender(Recommender):
         for kind in ("encoder", "fusion", "scorer"):
             out[kind] = _name(kind, out[kind])
         out["alignment"] = [_name("alignment", a) for a in component_list(out["alignment"])]
+        if not isinstance(out["text_encoder"], str):  # a function or object: its vectors are saved
+            out["text_encoder"] = None
         return out
 
     def get_state(self) -> dict[str, Any]:
-        return {"config": self.config(),
-                "edges": {d: torch.from_numpy(np.stack(self.ctx_.edges[d])) for d in self.ctx_.domains},
-                "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
-                "train_config": self.train_config_.to_dict() if self.train_config_ else {}}
+        state = {"config": self.config(),
+                 "edges": {d: torch.from_numpy(np.stack(self.ctx_.edges[d])) for d in self.ctx_.domains},
+                 "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
+                 "train_config": self.train_config_.to_dict() if self.train_config_ else {}}
+        if self.ctx_.content is not None:  # a loaded model's data has no item features: keep the vectors
+            state["content"] = {d: v.cpu() for d, v in self.ctx_.content.items()}
+            state["item_edges"] = [[a, b, torch.from_numpy(np.stack(e))] for (a, b), e in self.ctx_.item_edges.items()]
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any], data: CrossDomainData, target: str,
                    device: str = "cpu") -> "GraphRecommender":
         model = cls(**state["config"])
         frames = {d: pd.DataFrame({"user": e[0].numpy(), "item": e[1].numpy()}) for d, e in state["edges"].items()}
+        if "content" in state:
+            edges = {(a, b): (e[0].numpy(), e[1].numpy()) for a, b, e in state["item_edges"]}
+            model._content_memo = (data, {d: v.numpy() for d, v in state["content"].items()}, edges)
         model.build(split_of(data, model.target, frames), seed=0, device=device)
         model.network_.load_state_dict(state["state_dict"])
         model.network_.eval()

@@ -73,9 +73,12 @@ class GraphMix(FactorRecommender):
         bridge_options (dict, optional): :class:`PTUPCDR` arguments. (default:
             ``{"layers": 4}``, LightGCN factors)
         target_only_options (dict, optional): Arguments of the target-only LightGCN.
-            (default: the graph model's ``dim`` and ``layers``)
+            (default: the graph model's ``dim``, ``layers``, ``content``, ``text_encoder``
+            and ``text_options``)
         **options: :class:`~cdgraph.models.graph.GraphRecommender` arguments of the graph
-            model (its scorer must be ``"dot"``).
+            model (its scorer must be ``"dot"``). ``content`` defaults to ``"auto"``: item
+            features, when the data has them, enter the graph model and the target-only one
+            (on data without item features nothing changes); ``content=None`` is id-only.
 
     Attributes (after ``fit``):
         graph_ (GraphRecommender): The fitted graph model.
@@ -96,8 +99,10 @@ class GraphMix(FactorRecommender):
             raise ValueError(f"weights must be in [0, 1], got {weights!r}.")
         self.target, self.weights = target, weights
         self.bridge_options = {"layers": 4, **(bridge_options or {})}
+        options = {"content": "auto", **options}
+        content = {k: options[k] for k in ("content", "text_encoder", "text_options") if k in options}
         self.target_only_options = {"dim": options.get("dim", 64), "layers": options.get("layers", 4),
-                                    **(target_only_options or {})}
+                                    **content, **(target_only_options or {})}
         self.options = options
         graph = GraphRecommender(target, **options)  # its options checked now, before any data
         if not scores_by_inner_product(graph.scorer):
@@ -141,7 +146,7 @@ class GraphMix(FactorRecommender):
         if cold[held_out].any():
             self.bridge_ = PTUPCDR(self.target, dim=parts[0][0].shape[1], **self.bridge_options)
             yield Fit("bridge", self.bridge_, split, GRAPH_ONLY)
-            parts.append(_standardised(self.bridge_.users_, self.bridge_.items_))
+            parts.append(_standardised(self.bridge_.users_.detach().cpu(), self.bridge_.items_.detach().cpu()))
             masks.append(("beta", cold))
         if warm[held_out].any():
             self.target_only_ = lightgcn_target(self.target, **self.target_only_options)

@@ -156,7 +156,7 @@ class PTUPCDR(TransferRecommender):
     def _transfer(self, bridge: _Bridge, users: Tensor) -> Tensor:
         """Bridged target factors of ``users``."""
         idx = self._hist[users]
-        mask = idx >= 0
+        mask = (idx >= 0).to(self._source_users.device)
         return bridge(self._source_users[users], self._source_items[idx.clamp(min=0)], mask)
 
     def _bridged(self, bridge: _Bridge, only: Tensor | None = None, chunk: int = 4096) -> Tensor:
@@ -241,7 +241,7 @@ class PTUPCDR(TransferRecommender):
             raise RuntimeError("PTUPCDR is not fitted yet: call fit(split) first.")
         users = torch.as_tensor(users, dtype=torch.long)
         idx = self._hist[users]
-        mask = idx >= 0
+        mask = (idx >= 0).to(self._source_users.device)
         with torch.no_grad():
             return idx, self.bridge_.attention(self._source_items[idx.clamp(min=0)], mask)
 

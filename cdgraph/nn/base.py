@@ -41,10 +41,16 @@ class Encoder(nn.Module):
     Subclasses create their parameters in :meth:`setup` (sizes come from the
     graph) and return an :class:`Encoded` from :meth:`forward`.
 
+    An encoder that reads item content (``GraphContext.content``) says so with
+    :attr:`takes_content`; a graph model with item content refuses the others.
+
     Args:
         dim (int): Embedding size.
         layers (int): Number of propagation layers.
     """
+
+    #: Whether the encoder uses the item content vectors of the context.
+    takes_content: bool = False
 
     def __init__(self, dim: int = 64, layers: int = 3) -> None:
         super().__init__()

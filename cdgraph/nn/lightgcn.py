@@ -1,4 +1,5 @@
-"""LightGCN propagation over the cross-domain graph, with one user view per domain."""
+"""LightGCN propagation over the cross-domain graph, with one user view per domain and,
+optionally, item content in the layer-0 item embeddings."""
 from __future__ import annotations
 
 import torch
@@ -35,6 +36,24 @@ class LightGCNEncoder(Encoder):
       those single-domain embeddings go to ``Encoded.aux`` (``"users:<d>"``,
       ``"items:<d>"``) for the ``graph-contrastive`` alignment loss.
 
+    **Item content** (when the context carries content vectors :math:`c_i`, unit rows, see
+    :mod:`cdgraph.graph.content`): an item's layer-0 embedding adds a projection of its
+    content, shared by every domain so that content puts all domains' items in one space
+    (the content-enhanced embedding of knowledge-fusion recommenders, e.g. the item-side
+    LLM embeddings of LLMCDSR, Xin et al., TOIS 2025):
+
+    .. math::
+        E^{(0)}_i = m_i\, \theta_i + W c_i, \qquad W \in \mathbb{R}^{dim \times width},
+
+    with :math:`m_i = 1` when item :math:`i` has a training interaction and 0 otherwise, so
+    that a new item is placed by its content alone (its id embedding :math:`\theta_i` would
+    be untrained noise). Users get content through propagation (a user's layer-1 embedding
+    gathers its items' :math:`E^{(0)}`). The content bridge's item-item edges
+    (``GraphContext.item_edges``) join the propagation on the joint graph, normalised with
+    degrees that count them, :math:`\tilde A_{ij} = 1/\sqrt{d_i d_j}`. A node with no edge
+    at all keeps :math:`E_v = E^{(0)}_v` rather than the layer mean :math:`E^{(0)}_v / (L+1)`,
+    so that a new item's embedding is on the scale of trained ones.
+
     Args:
         dim (int): Embedding size. (default: 64)
         layers (int): Propagation layers :math:`L`. (default: 3)
@@ -43,16 +62,26 @@ class LightGCNEncoder(Encoder):
         specific (bool): Add a domain-specific user table per domain. (default: False)
         graph (str): ``"joint"`` (all domains) or ``"target"`` (the target domain
             only: a single-domain LightGCN). (default: ``"joint"``)
+        content (bool or str): ``"auto"``: use item content when the context has some
+            (a :class:`~cdgraph.models.GraphRecommender` with ``content=...``); ``True``:
+            require it; ``False``: ignore it. (default: ``"auto"``)
     """
 
     def __init__(self, dim: int = 64, layers: int = 3, views: str = "joint", specific: bool = False,
-                 graph: str = "joint") -> None:
+                 graph: str = "joint", content: bool | str = "auto") -> None:
         super().__init__(dim, layers)
         if views not in ("split", "joint", "dual"):
             raise ValueError(f"views must be 'split', 'joint' or 'dual', got {views!r}.")
         if graph not in ("joint", "target"):
             raise ValueError(f"graph must be 'joint' or 'target', got {graph!r}.")
-        self.views, self.specific, self.graph = views, specific, graph
+        if content not in ("auto", True, False):
+            raise ValueError(f"content must be 'auto', True or False, got {content!r}.")
+        self.views, self.specific, self.graph, self.content = views, specific, graph, content
+        self.uses_content = False
+
+    @property
+    def takes_content(self) -> bool:  # type: ignore[override]
+        return self.content is not False
 
     def setup(self, ctx: GraphContext) -> None:
         self.domains = [ctx.target] if self.graph == "target" else list(ctx.domains)
@@ -61,10 +90,22 @@ class LightGCNEncoder(Encoder):
         self.item = nn.ParameterDict({d: init_table(ctx.num_items[d], self.dim) for d in self.domains})
         self.user_specific = nn.ParameterDict(
             {d: init_table(ctx.num_users, self.dim) for d in self.domains} if self.specific else {})
+        if self.content is True and ctx.content is None:
+            raise ValueError("The lightgcn encoder has content=True but the graph has no item content: "
+                             "give GraphRecommender content='auto' (or columns) on data with item "
+                             "features, or drop content=True.")
+        self.uses_content = self.content is not False and ctx.content is not None
+        if self.uses_content:
+            widths = {d: int(ctx.content[d].size(1)) for d in self.domains}
+            if len(set(widths.values())) != 1:
+                raise ValueError(f"Item content has different widths per domain ({widths}); the content "
+                                 f"projection is shared by every domain: give vectors of one width.")
+            self.project = nn.Parameter(torch.randn(next(iter(widths.values())), self.dim) * 0.1)
 
     def forward(self, ctx: GraphContext) -> Encoded:
         joint = ctx.blocks(joint=True) if len(self.domains) > 1 else ctx.blocks(joint=False)
-        users, items = self.user, {d: self.item[d] for d in self.domains}
+        ego = self._ego_items(ctx)
+        users, items = self.user, dict(ego)
         user_sum, item_sum = users, dict(items)
         split_sum = None
         if self.views == "split":  # own-degree normalisation = joint one rescaled per user
@@ -75,30 +116,36 @@ class LightGCNEncoder(Encoder):
             if split_sum is not None:
                 split_sum = {d: split_sum[d] + rescale[d] * parts[d] for d in self.domains}
             new_users = sum(parts.values())
-            items = {d: joint[d].items_from_users(users) for d in self.domains}
+            items = self._items_from(ctx, joint, users, items)
             users = new_users
             user_sum = user_sum + users
             item_sum = {d: item_sum[d] + items[d] for d in self.domains}
         scale = 1.0 / (self.layers + 1)
         items_out = {d: item_sum[d] * scale for d in self.domains}
+        if self.uses_content:  # an item without any edge keeps its layer-0 (content) embedding
+            items_out = {d: torch.where(self._isolated(ctx, d).unsqueeze(1), ego[d], items_out[d])
+                         for d in self.domains}
         if split_sum is None:
             views = {d: user_sum * scale for d in self.domains}
         else:
             views = {d: (self.user + split_sum[d]) * scale for d in self.domains}
-        aux = self._single_domain(ctx) if self.views == "dual" else {}
+        aux = self._single_domain(ctx, ego) if self.views == "dual" else {}
         if self.specific:
             views = {d: views[d] + self.user_specific[d] * scale for d in self.domains}
         # a single-domain encoder still answers for every domain (with its one view)
         views = {d: views.get(d, views[self.domains[0]]) for d in self.all_domains}
         ego_users = {d: self.user_specific[d] if self.specific else self.user for d in self.domains}
         ego_users = {d: ego_users.get(d, self.user) for d in self.all_domains}
-        return Encoded(views, items_out, ego_users, {d: self.item[d] for d in self.domains}, aux)
+        return Encoded(views, items_out, ego_users, ego, aux)
 
     def sampled_domains(self, ctx: GraphContext) -> list[str]:
         if self.views != "joint" or self.specific:
             raise ValueError("Mini-batch training (neighbors=...) supports the lightgcn encoder with "
                              f"views='joint' and specific=False; this one has views={self.views!r}, "
                              f"specific={self.specific}.")
+        if ctx.item_edges and self.graph == "joint":
+            raise ValueError("The content bridge (item-item edges) needs full-batch training; drop "
+                             "neighbors=... or content_bridge.")
         return [ctx.target] if self.graph == "target" else list(ctx.domains)
 
     def forward_sampled(self, ctx: GraphContext, sample: SampledGraph) -> Encoded:
@@ -109,11 +156,12 @@ class LightGCNEncoder(Encoder):
         is_user = nodes < n_users
         parts.append(self.user[nodes[is_user]])
         where.append(is_user.nonzero().squeeze(1))
-        start = n_users
+        start, offsets = n_users, {}
         for d in domains:
             mine = (nodes >= start) & (nodes < start + ctx.num_items[d])
-            parts.append(self.item[d][nodes[mine] - start])
+            parts.append(self._ego_rows(ctx, d, nodes[mine] - start))
             where.append(mine.nonzero().squeeze(1))
+            offsets[d] = start
             start += ctx.num_items[d]
         h = torch.zeros(nodes.numel(), self.dim, device=nodes.device).index_add(
             0, torch.cat(where), torch.cat(parts))
@@ -126,14 +174,47 @@ class LightGCNEncoder(Encoder):
         users, ego_users = out[:sample.num_users], ego[:sample.num_users]
         items = {d: out[a:b] for d, (a, b) in sample.items.items()}
         ego_items = {d: ego[a:b] for d, (a, b) in sample.items.items()}
+        if self.uses_content:
+            items = {d: torch.where(self._isolated(ctx, d)[nodes[a:b] - offsets[d]].unsqueeze(1),
+                                    ego_items[d], items[d]) for d, (a, b) in sample.items.items()}
         views = {d: users for d in ctx.domains}
         return Encoded(views, items, {d: ego_users for d in ctx.domains}, ego_items)
 
-    def _single_domain(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
+    def _ego_items(self, ctx: GraphContext) -> dict[str, torch.Tensor]:
+        """Layer-0 item embeddings: the id tables, plus the projected content (see the class)."""
+        if not self.uses_content:
+            return {d: self.item[d] for d in self.domains}
+        return {d: self.item[d] * ctx.item_masks(d)[0].unsqueeze(1).to(self.item[d].dtype)
+                + ctx.content[d] @ self.project for d in self.domains}
+
+    def _ego_rows(self, ctx: GraphContext, domain: str, rows: torch.Tensor) -> torch.Tensor:
+        """Rows ``rows`` of :meth:`_ego_items`'s table of ``domain``, computed for those rows only."""
+        if not self.uses_content:
+            return self.item[domain][rows]
+        trained = ctx.item_masks(domain)[0][rows].unsqueeze(1).to(self.item[domain].dtype)
+        return self.item[domain][rows] * trained + ctx.content[domain][rows] @ self.project
+
+    def _isolated(self, ctx: GraphContext, domain: str) -> torch.Tensor:
+        """Items of ``domain`` without any edge in the graph this encoder propagates over."""
+        trained, isolated = ctx.item_masks(domain)
+        return isolated if len(self.domains) > 1 else ~trained
+
+    def _items_from(self, ctx: GraphContext, blocks: dict, users: torch.Tensor,
+                    items: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One propagation step into the items: from their users, and on the joint graph from
+        the items the content bridge joins them to."""
+        new = {d: blocks[d].items_from_users(users) for d in self.domains}
+        if ctx.item_edges and len(self.domains) > 1:
+            for (a, b), block in ctx.item_blocks().items():
+                new[a] = new[a] + block.users_from_items(items[b])
+                new[b] = new[b] + block.items_from_users(items[a])
+        return new
+
+    def _single_domain(self, ctx: GraphContext, ego: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each domain propagated on its own graph: the other view for graph-contrastive learning."""
         own, out = ctx.blocks(joint=False), {}
         for d in self.domains:
-            users, items = self.user, self.item[d]
+            users, items = self.user, ego[d]
             user_sum, item_sum = users, items
             for _ in range(self.layers):
                 users, items = own[d].users_from_items(items), own[d].items_from_users(users)
@@ -151,4 +232,4 @@ class LightGCNEncoder(Encoder):
 
     def __repr__(self) -> str:
         return (f"LightGCNEncoder(dim={self.dim}, layers={self.layers}, views={self.views!r}, "
-                f"specific={self.specific}, graph={self.graph!r})")
+                f"specific={self.specific}, graph={self.graph!r}, content={self.content!r})")

@@ -17,6 +17,25 @@ from torch import Tensor
 
 from cdgraph.data.pairs import PairIndex
 from cdgraph.graph.context import GraphContext
+from cdgraph.train.config import TrainConfig
+
+
+def step_size(config: TrainConfig, positives: int) -> tuple[int, float]:
+    """The batch size and learning rate of an epoch over ``positives`` target interactions.
+
+    ``batch_size`` and ``lr`` as configured, unless an epoch would take more than ``max_steps``
+    steps: then the batch grows to ``ceil(positives / max_steps)`` and the learning rate by the
+    square root of that growth, the rule that keeps the variance of Adam's updates about
+    constant as the batch grows (Krizhevsky, "One weird trick for parallelizing convolutional
+    neural networks", 2014; Hoffer, Hubara and Soudry, NeurIPS 2017). An epoch then costs
+    ``max_steps`` propagations of the graph whatever its size, so its time grows linearly with
+    the interactions instead of with their square.
+    """
+    steps = math.ceil(positives / config.batch_size)
+    if config.max_steps is None or steps <= config.max_steps:
+        return config.batch_size, config.lr
+    batch = math.ceil(positives / config.max_steps)
+    return batch, config.lr * math.sqrt(batch / config.batch_size)
 
 
 class Batches:

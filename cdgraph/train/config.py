@@ -143,6 +143,9 @@ class TrainConfig:
                          "training interactions (0 trains nothing: an untrained model)")
     lr: float = option(0.01, POSITIVE, "Adam learning rate")
     batch_size: int = option(8192, POSITIVE_INT, "target positives per step (each source domain adds as many)")
+    max_steps: int | None = option(None, _number(True, True, (None,)), "at most this many steps an epoch: "
+                                   "a larger graph's batch grows to its target interactions / max_steps and the "
+                                   "learning rate by the square root of that growth (none: batch_size as given)")
     seed: int = option(0, NON_NEGATIVE_INT, "seeds initialisation and sampling: the same seed gives the "
                        "same metrics on CPU")
     patience: int | None = option(10, _number(True, True, (None,)), "validations without improvement "
@@ -161,6 +164,9 @@ class TrainConfig:
                                                "among source_weights (default: the model's own)")
     source_weights: tuple[float, ...] = option((0.25, 0.5, 1.0, 2.0, 3.0), _many(NON_NEGATIVE),
                                                "candidate source weights that source_weight=auto tries")
+    search_epochs: int | None = option(None, _number(True, True, (None,)), "epochs of each candidate's "
+                                       "short run in a search (source_weight=auto), validated once at its "
+                                       "end; none: half of epochs, validated every eval_every")
     neighbors: tuple[int, ...] | None = option(None, _many(POSITIVE_INT, optional=True), "mini-batch "
                                                "mode: neighbours sampled per node at each hop, one per "
                                                "layer, e.g. 10 5 5 (default: full-batch)")

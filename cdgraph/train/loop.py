@@ -63,7 +63,7 @@ def run_loop(loop: Loop, config: TrainConfig, on_epoch_end: Callable[[dict[str, 
     patience = config.patience if loop.patience == "config" else loop.patience
     eval_every = config.eval_every if loop.eval_every is None else loop.eval_every
     label = label or loop.name
-    network = loop.module
+    network = loop.module.to(config.device)  # a phase may build its module on the CPU
     gen = torch.Generator().manual_seed(config.seed)
     rank, world = distributed()
     module: torch.nn.Module = network

@@ -104,12 +104,14 @@ class Fit:
 @dataclass
 class Search:
     """The best of ``candidates`` by validation ``valid_metric``: ``make_loop(candidate)``
-    builds each candidate's :class:`Loop` (its module built afresh), trained for ``epochs``."""
+    builds each candidate's :class:`Loop` (its module built afresh), trained for ``epochs``,
+    validated every ``eval_every`` epochs or, with ``validate_at_end``, once at the end."""
 
     name: str
     candidates: list[Any]
     make_loop: Callable[[Any], Loop]
     epochs: int
+    validate_at_end: bool = False
 
 
 @dataclass

@@ -180,7 +180,7 @@ class Trainer:
         scores = {c: s for c, s in entry["scores"]} if entry else {}
         best, best_state = (entry["best"], entry["state"]) if entry else (None, None)
         eval_every = config.eval_every
-        keep = search.epochs % eval_every == 0 and distributed()[1] == 1
+        keep = (search.validate_at_end or search.epochs % eval_every == 0) and distributed()[1] == 1
         searched = False
         for candidate in search.candidates:
             if candidate in scores:
@@ -188,6 +188,8 @@ class Trainer:
             searched = True
             loop = search.make_loop(candidate)
             loop.epochs = search.epochs
+            if search.validate_at_end:
+                loop.eval_every = search.epochs
             last: dict[str, Any] = {}
             result = self.loop(loop, config, f"{path}/{candidate}", record=False, last=last)
             scores[candidate] = result.best_score

@@ -28,6 +28,8 @@ SMALL = {
     "gadtcdr": dict(dim=16, layers=2), "emcdr": dict(dim=16, map_epochs=60),
     "emcdr-lightgcn": dict(dim=16, layers=2, map_epochs=60), "ptupcdr": dict(dim=16, meta_epochs=4),
     "ptupcdr-lightgcn": dict(dim=16, layers=2, meta_epochs=4),
+    # the planted data has no item features: content-knn falls back to co-occurrence vectors
+    "content-knn": dict(dim=8),
 }
 NAMES = MODELS.names()
 

@@ -170,3 +170,45 @@ def test_item_index_recommend_matches_exact_and_excludes_seen(split, data, metho
     assert overlap / len(dense) > (0.999 if method == "exact" else 0.8)
     index = model.item_index(method)
     assert index.recall(model.user_vectors(torch.arange(20)), k=5) > (0.999 if method == "exact" else 0.8)
+
+
+def test_search_epochs_validates_each_candidate_once_at_its_end(split):
+    runs = {}
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2)
+    model.fit(split, source_weights=(0.0, 1.0), search_epochs=3, callbacks=[lambda p, s: runs.__setitem__(p, s)],
+              **FIT)
+    searched = {p: s["history"] for p, s in runs.items() if "source-weight" in p}
+    assert len(searched) == 2
+    for history in searched.values():
+        assert len(history) == 3
+        assert ["valid/NDCG@10" in row for row in history] == [False, False, True]
+    assert set(model.source_search_) == {0.0, 1.0}
+
+
+def test_max_steps_grows_the_batch_and_the_learning_rate():
+    from cdgraph.train import TrainConfig
+    from cdgraph.train.batches import step_size
+
+    assert step_size(TrainConfig(batch_size=100, lr=0.01), 1000) == (100, 0.01)
+    assert step_size(TrainConfig(batch_size=100, lr=0.01, max_steps=20), 1000) == (100, 0.01)
+    batch, lr = step_size(TrainConfig(batch_size=100, lr=0.01, max_steps=4), 1000)
+    assert batch == 250 and lr == pytest.approx(0.01 * 2.5 ** 0.5)
+
+
+def test_max_steps_limits_the_steps_of_an_epoch(split):
+    seen = []
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2, source_weight=1.0)
+    from cdgraph.train import batches
+
+    original = batches.Batches.__init__
+
+    def spy(self, ctx, batch_size, source_weight):
+        seen.append(batch_size)
+        original(self, ctx, batch_size, source_weight)
+
+    batches.Batches.__init__ = spy
+    try:
+        model.fit(split, max_steps=1, **{**FIT, "epochs": 1})
+    finally:
+        batches.Batches.__init__ = original
+    assert seen == [len(split.train["tgt"])]
