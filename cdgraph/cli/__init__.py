@@ -4,7 +4,8 @@
 * :mod:`.config`: TOML configuration, flags on top, resolved and written back;
 * :mod:`.rundir`: run directories and atomic file writes;
 * :mod:`.pipeline`: configuration -> data, split, model, metrics;
-* :mod:`.training`: ``train`` and ``compare``; :mod:`.commands`: the other sub-commands;
+* :mod:`.training`: ``train`` and ``compare``; :mod:`.tuning`: ``tune``; :mod:`.commands`: the
+  other sub-commands;
 * :mod:`.plots` (matplotlib, optional) and :mod:`.report` (markdown).
 """
 from __future__ import annotations

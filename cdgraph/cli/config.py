@@ -8,6 +8,8 @@ checks every value, fills the defaults and turns paths absolute, so that the
 ``cdgraph train --config RUN_DIR/config.toml``. Nothing is listed twice: ``[train]`` is
 :class:`cdgraph.TrainConfig` (its fields, defaults and checks), ``[model]`` is the ``name``
 of a registered model (:data:`cdgraph.models.MODELS`) and that model's constructor options.
+``[tune]`` (with the search space ``[tune.space]``) is read by ``cdgraph tune`` alone
+(:mod:`cdgraph.cli.tuning`); :func:`resolve` leaves it out.
 
 TOML has no null: an unset optional value is left out, and ``patience = "none"``
 means no early stopping.
@@ -88,6 +90,12 @@ def nonneg_float(value: Any) -> float:
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
     return value
 
 
@@ -196,6 +204,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
     "evaluate": {"k": list_of(positive_int), "num_negatives": positive_int},
     "compare": {"models": list_of(model_name), "seeds": list_of(nonneg_int)},
     "run": {"out": path},
+    "tune": {"trials": positive_int, "timeout": positive_float, "storage": text, "study": text,
+             "prune": boolean, "defaults": boolean, "space": table},
 }
 PATHS = {("data", "root"), ("run", "out")}
 
@@ -203,7 +213,7 @@ PATHS = {("data", "root"), ("run", "out")}
 def check(section: str, key: str, value: Any) -> Any:
     """``value`` checked for ``[section] key``; CLIError naming the key otherwise."""
     if section not in SCHEMA:
-        raise CLIError(f"Unknown configuration section [{section}]; use {', '.join(SECTIONS)}.")
+        raise CLIError(f"Unknown configuration section [{section}]; use {', '.join(SCHEMA)}.")
     if section == "model" and key != "name":
         return value  # a model option: checked by the model's constructor in resolve()
     if key not in SCHEMA[section]:
@@ -305,7 +315,7 @@ def resolve(config: dict[str, dict[str, Any]], compare: bool = False) -> dict[st
     else:
         config.pop("compare", None)
     config["run"].setdefault("out", str(Path("runs").resolve()))
-    return {s: v for s, v in config.items() if v}
+    return {s: v for s, v in config.items() if v and s in SECTIONS}
 
 
 def options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 :mod:`cdgraph.cli.parser`.
 
 Sub-commands: ``datasets`` (list / info / download), ``models``, ``train``, ``evaluate``,
-``recommend``, ``compare``, ``export`` and ``benchmark``; ``cdgraph COMMAND --help`` documents each.
+``recommend``, ``compare``, ``export``, ``tune`` and ``benchmark``; ``cdgraph COMMAND --help`` documents each.
 A mistake of the user's (unknown dataset or model, missing file, bad column, unknown
 user, bad option value) ends with one line on stderr and exit code 2; other failures
 with one line and exit code 1. ``--verbose`` adds the traceback and DEBUG logging.

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any, Callable, Sequence
 
-from cdgraph.cli import benchmark, commands, training
+from cdgraph.cli import benchmark, commands, training, tuning
 from cdgraph.cli import config as cfg
 from cdgraph.data.split import SPLITS
 from cdgraph.train.config import default as train_default, options as train_options
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbose(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     parser.commands = sub.choices  # the parser of each command, by name
-    for add in (_datasets, _models, _train, _evaluate, _recommend, _compare, _export):
+    for add in (_datasets, _models, _train, _evaluate, _recommend, _compare, _export, _tune):
         add(sub)
     benchmark.add_parser(sub, verbose)
     return parser
@@ -232,3 +232,30 @@ def _export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/export)")
     verbose(p)
     p.set_defaults(func=commands.export)
+
+
+def _tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="search a model's hyper-parameters with Optuna (resumable)",
+                       description="Search the options of one model and of its training (TPE, median "
+                                   "pruning on validation) and write a new run directory: best.toml "
+                                   "(train it with 'cdgraph train --config'), trials.csv, plots/ and "
+                                   "report.md. Options given by a flag or in [model]/[train] are fixed; "
+                                   "the others with a default range are searched, and [tune.space] of "
+                                   "--config overrides or extends the ranges. Needs 'cdgraph[tune]'.")
+    _data_options(p)
+    _model_options(p, single=True)
+    _train_options(p)
+    g = p.add_argument_group("search")
+    _option(g, ["--trials"], "tune", "trials", f"finished trials the study should have, those of a "
+            f"resumed study included (default: {tuning.TRIALS})", "N")
+    _option(g, ["--timeout"], "tune", "timeout", "start no trial after this many seconds", "SECONDS")
+    _option(g, ["--storage"], "tune", "storage", "an Optuna database, e.g. sqlite:///study.db: the study "
+            "is kept there, and a rerun with the same study name continues it (default: in memory)", "URL")
+    _option(g, ["--study"], "tune", "study", "name of the study (default: MODEL-DATASET-TARGET)", "NAME")
+    g.add_argument("--no-prune", dest="tune.prune", action="store_const", const=False, default=None,
+                   help="run every trial to its end (default: prune trials below the median)")
+    g.add_argument("--config", metavar="FILE.toml", help="a TOML configuration with [tune] and "
+                   "[tune.space] (flags override it); a tune run's config.toml repeats that search")
+    _option(g, ["--out"], "run", "out", "folder of the run directories (default: runs)", "DIR")
+    verbose(p)
+    p.set_defaults(func=tuning.tune)
