@@ -98,10 +98,11 @@ def test_parallel_grid_writes_the_same_rows_and_resumes_after_a_failed_run(tmp_p
     assert isinstance(err.value.__cause__, ValueError)
     partial = pd.read_csv(tmp_path / "par" / "results.csv")
     cells = list(zip(partial["task"], partial["method"], partial["seed"]))
-    order = list(zip(serial["task"], serial["method"], serial["seed"]))  # the grid's order
-    failed = order.index(("sport-cloth", "pop", 1))
-    # every run started before the failure was seen finished and was written; then none started
-    assert set(order[:failed]) <= set(cells) and order[failed] not in cells and len(cells) < 18
+    # seed by seed: every seed-0 run started before the failing seed-1 run, so each finished and
+    # was written (within a seed the order follows measured times, so it is not fixed); then none
+    # started
+    seed0 = {c for c in zip(serial["task"], serial["method"], serial["seed"]) if c[2] == 0}
+    assert seed0 <= set(cells) and ("sport-cloth", "pop", 1) not in cells and len(cells) < 18
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
     assert (partial["pid"] != os.getpid()).all() and (partial["threads"] == threads).all()
     assert lines[0].endswith(f"(2 at a time, {threads} thread{'s' * (threads > 1)} each)")

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from scipy.stats import rankdata
 from torch import Tensor
 
 from cdgraph.data.pairs import as_long
@@ -148,6 +147,8 @@ def auc(pos_scores: Any, neg_scores: Any) -> float:
     neg = torch.as_tensor(neg_scores).detach().double().cpu().numpy().ravel()
     if not pos.size or not neg.size:
         raise ValueError("auc needs at least one positive and one negative score")
+    from scipy.stats import rankdata  # scipy.stats takes a second to import: only when used
+
     ranks = rankdata(np.concatenate([pos, neg]))
     u = ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2.0
     return float(u / (pos.size * neg.size))

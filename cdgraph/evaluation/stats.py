@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 __all__ = ["summarize", "paired_test"]
 
@@ -58,6 +57,8 @@ def paired_test(a: Any, b: Any, alternative: str = "two-sided") -> dict[str, flo
     if a.size != b.size or a.size < 2:
         raise ValueError(f"paired_test needs two equal-length samples of >= 2 values, "
                          f"got {a.size} and {b.size}")
+    from scipy import stats  # a second to import: only when a test is asked for
+
     diff = a - b
     out = {"mean_diff": float(diff.mean()), "n": float(a.size)}
     if np.all(diff == diff[0]):  # zero variance: the t statistic is undefined
