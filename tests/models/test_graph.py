@@ -195,20 +195,17 @@ def test_max_steps_grows_the_batch_and_the_learning_rate():
     assert batch == 250 and lr == pytest.approx(0.01 * 2.5 ** 0.5)
 
 
-def test_max_steps_limits_the_steps_of_an_epoch(split):
-    seen = []
-    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2, source_weight=1.0)
+def test_max_steps_limits_the_steps_of_an_epoch(split, monkeypatch):
     from cdgraph.train import batches
 
+    seen = []
     original = batches.Batches.__init__
 
     def spy(self, ctx, batch_size, source_weight):
         seen.append(batch_size)
         original(self, ctx, batch_size, source_weight)
 
-    batches.Batches.__init__ = spy
-    try:
-        model.fit(split, max_steps=1, **{**FIT, "epochs": 1})
-    finally:
-        batches.Batches.__init__ = original
+    monkeypatch.setattr(batches.Batches, "__init__", spy)
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2, source_weight=1.0)
+    model.fit(split, max_steps=1, **{**FIT, "epochs": 1})
     assert seen == [len(split.train["tgt"])]
