@@ -270,6 +270,9 @@ def main() -> None:
                         with open(ranks_path, "a") as fh:
                             fh.write(json.dumps({"key": list(key), "ranks": rank}) + "\n")
                         ranks[key] = np.asarray(rank)
+                        # re-read: another run of this script may have added rows meanwhile
+                        done = pd.read_csv(csv) if csv.exists() else done
+                        ranks = {**read_ranks(ranks_path), **ranks}
                         done = pd.concat([frame for frame in (done, pd.DataFrame([row])) if len(frame)],
                                          ignore_index=True).drop_duplicates(KEYS, keep="last")
                         atomic_write_text(csv, done.to_csv(index=False))

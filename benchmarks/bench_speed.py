@@ -346,7 +346,7 @@ def _summaries(results: list[dict]) -> dict[str, Any]:
 
 
 def _markdown(results: list[dict], summary: dict, meta: dict) -> str:
-    lines = [f"# Speed benchmark: LightGCN step and full ranking\n",
+    lines = ["# Speed benchmark: LightGCN step and full ranking\n",
              f"torch {meta['torch']}, PyG {meta['pyg']}, Python {meta['python']}, {meta['cpu']} "
              f"({meta['cpus']} cores). **Every process ran with "
              f"`torch.set_num_threads({meta['threads']})` and `OMP_NUM_THREADS={meta['omp']}`** "
@@ -416,7 +416,21 @@ def _markdown(results: list[dict], summary: dict, meta: dict) -> str:
         for r in parts:
             cells = " | ".join(str(r["chunk_breakdown"][k]) for k in names)
             lines.append(f"| {r['threads']} | {cells} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _whole_epochs()) + "\n"
+
+
+def _whole_epochs() -> list[str]:
+    """The whole-epoch table of ``bench_steps.py`` (``results/steps.json``), when it has run."""
+    path = HERE / "results" / "steps.json"
+    if not path.exists():
+        return []
+    from bench_steps import epoch_table  # benchmarks/ is this script's folder, first on sys.path
+
+    return ["", "## Whole epochs with and without `max_steps` (from `bench_steps.py`, see `steps.md`)", "",
+            "Measured epochs, not extrapolated: `fit(epochs=2)` of `lightgcn-joint` (3 layers, dim 64); "
+            "`max_steps` caps the steps of an epoch, the batch growing instead. Measured by its own runs, "
+            "not in the run above: compare its rows with each other, not with the tables above.", "",
+            *epoch_table(json.loads(path.read_text())["results"])]
 
 
 def _cpu_model() -> str:
@@ -465,7 +479,14 @@ def main() -> None:
     parser.add_argument("--eval-items", type=int, default=100_000)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per case")
     parser.add_argument("--case", nargs="+", help="(internal) run one case and print JSON")
+    parser.add_argument("--report-only", action="store_true", help="rewrite speed.md from speed.json "
+                        "and steps.json (bench_steps.py) without measuring")
     args = parser.parse_args()
+    out_dir = HERE / "results"
+    if args.report_only:
+        saved = json.loads((out_dir / "speed.json").read_text())
+        (out_dir / "speed.md").write_text(_markdown(saved["results"], saved["summary"], saved["meta"]))
+        return
     if args.case:
         kind = args.case[0]
         res = run_train(args.case[1], args.case[2], args) if kind == "train" else run_eval_random(args)
@@ -501,7 +522,6 @@ def main() -> None:
     meta["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
     meta["total_seconds"] = round(time.perf_counter() - started, 1)
     summary = _summaries(results)
-    out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "speed.json").write_text(json.dumps({"meta": meta, "summary": summary, "results": results},
                                                    indent=2))
