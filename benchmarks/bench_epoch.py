@@ -29,9 +29,8 @@ thread (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``).
   times; the epoch and validation times are parsed from RecBole's log.
 
 If the peer cannot be built or run, one line says why and cdgraph's results are still
-written. Writes ``results/epoch.json`` and ``results/epoch.md``. The committed run took 18
-minutes on 2 cores shared with other jobs (about 5.5 for cdgraph's two models, 12 for the
-peer, whose environment was already built; building it took about a minute from pip's cache).
+written. Writes ``results/epoch.json`` and ``results/epoch.md`` (which give the run's wall time
+and the machine's load).
 
     OMP_NUM_THREADS=1 CDGRAPH_DATA=../shared/data python benchmarks/bench_epoch.py
     ... --epochs 3 --no-peer          # cdgraph only
@@ -39,7 +38,6 @@ peer, whose environment was already built; building it took about a minute from 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -52,6 +50,11 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+
+# benchmarks/ is this script's folder, first on sys.path
+from bench_speed import _cpu_model
+
+from cdgraph.datasets.download import sha256_file
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -138,14 +141,6 @@ def peer_steps() -> list[list[str]]:
     return [[f"torch=={torch_version}"], ["--no-deps", RECBOLE], PEER_PINS + RECBOLE_DEPS]
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _one_line(text: str) -> str:
     """The most telling line of a failed command's output (its last error, else its last line)."""
     lines = [ln.strip() for ln in text.splitlines()
@@ -170,7 +165,7 @@ def ensure_peer_venv(venv: Path, tarball: Path) -> tuple[Path, Path]:
     if not tarball.is_file():
         raise PeerUnavailable(f"peer archive {tarball} not found")
     marker = venv / "cdgraph-bench.json"
-    want = {"tarball_sha256": sha256(tarball), "pip": peer_steps(),
+    want = {"tarball_sha256": sha256_file(tarball), "pip": peer_steps(),
             "base_python": platform.python_version()}
     python = venv / "bin" / "python"
     built = json.loads(marker.read_text()) if marker.is_file() else {}
@@ -301,9 +296,7 @@ def measure_peer(args, split) -> dict:
 
 # ------------------------------------------------------------------ report
 def machine() -> dict:
-    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                  if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"cpu": model, "cores": os.cpu_count(), "system": platform.platform(),
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "system": platform.platform(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 

@@ -36,12 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# benchmarks/ is this script's folder, first on sys.path: the same graphs and helpers as bench_speed.py
+from bench_speed import SYNTHETIC, _copy_bandwidth, _cpu_model, _fit_exponent
 
 HERE = Path(__file__).resolve().parent
-#: name -> (users, items per domain, interactions per domain), as in bench_speed.py
-SYNTHETIC = {"100k": (5_000, 2_500, 50_000), "1m": (50_000, 25_000, 500_000),
-             "10m": (500_000, 250_000, 5_000_000)}
 MODEL = {"layers": 3, "dim": 64}
 
 
@@ -115,11 +113,7 @@ def _child(args: argparse.Namespace, kind: str, case: str, max_steps: int | None
 
 def _exponent(rows: list[dict]) -> float | None:
     rows = [r for r in rows if "epoch_seconds" in r]
-    if len(rows) < 2:
-        return None
-    x = [r["train_interactions"] for r in rows]
-    y = [r["epoch_seconds"][-1] for r in rows]
-    return round(float(np.polyfit(np.log(x), np.log(y), 1)[0]), 3)
+    return _fit_exponent([r["train_interactions"] for r in rows], [r["epoch_seconds"][-1] for r in rows])
 
 
 def _label(max_steps: int | None) -> str:
@@ -224,10 +218,8 @@ def main() -> None:
         old = {"runs": [old["meta"]], "results": old["results"]}
     meta = {"command": "python benchmarks/bench_steps.py " + " ".join(sys.argv[1:]),
             "python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": _cpu_model(),
             "loadavg_start": [round(v, 2) for v in os.getloadavg()]}
-    from bench_speed import _copy_bandwidth  # benchmarks/ is this script's folder, first on sys.path
-
     torch.set_num_threads(1)
     meta["copy_gb_s"] = round(_copy_bandwidth(), 2)  # machines of one kind differ: this says how fast this one was
     started, results = time.perf_counter(), []
