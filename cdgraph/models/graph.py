@@ -155,8 +155,9 @@ class GraphRecommender(Recommender):
     def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
         """One loop over the target's and the sources' BPR batches; with ``source_weight="auto"``
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
-        tried for half the epochs, whose winner's run then continues to ``epochs`` (the same
-        weights as training the winner from the start)."""
+        tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
+        many epochs and the best two for the rest), whose winner's run then continues to ``epochs`` (the same weights as
+        training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
         self.source_search_ = None
@@ -170,7 +171,8 @@ class GraphRecommender(Recommender):
             short = config.search_epochs
             found = yield Search("source-weight", list(config.source_weights), lambda w: self.loop(split, config, w),
                                  epochs=max(1, config.epochs // 2) if short is None else min(short, config.epochs),
-                                 validate_at_end=short is not None)
+                                 validate_at_end=short is not None and config.search_halving is None,
+                                 first=config.search_halving)
             weight, start, self.source_search_ = found.best, found.state, found.scores
             if start is not None:
                 log.info("continuing the search's run of source_weight=%s to epoch %d", weight, config.epochs)

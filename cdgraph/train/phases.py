@@ -105,13 +105,19 @@ class Fit:
 class Search:
     """The best of ``candidates`` by validation ``valid_metric``: ``make_loop(candidate)``
     builds each candidate's :class:`Loop` (its module built afresh), trained for ``epochs``,
-    validated every ``eval_every`` epochs or, with ``validate_at_end``, once at the end."""
+    validated every ``eval_every`` epochs or, with ``validate_at_end``, once at the end.
+
+    With ``first`` (successive halving, Jamieson & Talwalkar, AISTATS 2016), every candidate
+    trains ``first`` epochs, and only the ``keep`` best by validation then continue, each
+    from where it stopped, to ``epochs``."""
 
     name: str
     candidates: list[Any]
     make_loop: Callable[[Any], Loop]
     epochs: int
     validate_at_end: bool = False
+    first: int | None = None
+    keep: int = 2
 
 
 @dataclass

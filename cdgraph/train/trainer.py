@@ -175,6 +175,8 @@ class Trainer:
         if config.epochs == 0:
             raise ValueError(f"{path}: choosing among {search.candidates} trains each candidate, so "
                              f"epochs must be at least 1.")
+        if search.first is not None and search.first < search.epochs and len(search.candidates) > search.keep:
+            return self._halving(search, config, path)
         ckpt = self.checkpoint
         entry = ckpt.done.get(path) if ckpt is not None and not self.stale else None
         scores = {c: s for c, s in entry["scores"]} if entry else {}
@@ -202,6 +204,50 @@ class Trainer:
                 ckpt.write()
         if searched:
             log.info("%s: %s -> %s", path, scores, best)
+        return SearchResult(best, scores, best_state)
+
+    def _halving(self, search: Search, config: TrainConfig, path: str) -> SearchResult:
+        """Successive halving: every candidate for ``search.first`` epochs, the ``search.keep``
+        best continued (exactly, from their loop states) to ``search.epochs``. A checkpoint
+        keeps the finished search only; an interrupted one runs again (to the same result)."""
+        ckpt = self.checkpoint
+        entry = ckpt.done.get(path) if ckpt is not None and not self.stale else None
+        if entry is not None:
+            return SearchResult(entry["best"], {c: s for c, s in entry["scores"]}, entry["state"])
+        order = {c: i for i, c in enumerate(search.candidates)}
+        ranked = lambda scores: sorted(scores, key=lambda c: (-scores[c], order[c]))  # noqa: E731
+        exact = distributed()[1] == 1
+        first: dict[Any, float] = {}
+        states: dict[Any, dict[str, Any]] = {}
+        for candidate in search.candidates:
+            loop = search.make_loop(candidate)
+            loop.epochs = search.first
+            last: dict[str, Any] = {}
+            first[candidate] = self.loop(loop, config, f"{path}/{candidate}", record=False, last=last).best_score
+            states[candidate] = dict(last)
+            for dropped in ranked(first)[search.keep:]:  # hold the states of the running best only
+                states.pop(dropped, None)
+        scores: dict[Any, float] = {}
+        best, best_state = None, None
+        for candidate in ranked(first)[:search.keep]:
+            state = states[candidate]
+            if state.get("stopped"):  # early-stopped in its first rung: nothing to continue
+                scores[candidate], last = first[candidate], state
+            else:
+                loop = search.make_loop(candidate)
+                loop.epochs, loop.start = search.epochs, state
+                last = {}
+                scores[candidate] = self.loop(loop, config, f"{path}/{candidate}", record=False,
+                                              last=last).best_score
+            if best is None or scores[candidate] > scores[best]:
+                best, best_state = candidate, (dict(last) if exact and last else None)
+        scores = {**{c: s for c, s in first.items() if c not in scores}, **scores}
+        if ckpt is not None:
+            ckpt.done[path] = {"scores": [[c, s] for c, s in scores.items()], "best": best, "state": best_state}
+            ckpt.running = None
+            ckpt.write()
+        log.info("%s: first %d epochs %s; continued to %d: %s -> %s", path, search.first, first, search.epochs,
+                 {c: scores[c] for c in ranked(first)[:search.keep]}, best)
         return SearchResult(best, scores, best_state)
 
 

@@ -185,6 +185,21 @@ def test_search_epochs_validates_each_candidate_once_at_its_end(split):
     assert set(model.source_search_) == {0.0, 1.0}
 
 
+def test_search_halving_continues_the_best_two_and_the_winner_as_if_trained_alone(split):
+    runs = {}
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2)
+    model.fit(split, source_weights=(0.0, 0.5, 1.0, 3.0), search_halving=1,
+              callbacks=[lambda p, s: runs.__setitem__(p, s)], **FIT)
+    lengths = {p.rsplit("/", 1)[1]: len(s["history"]) for p, s in runs.items() if "source-weight/" in p}
+    assert sorted(lengths.values()) == [1, 1, 4, 4]  # all for 1 epoch, the best two to half of 8
+    first = {float(w): runs[f"source-weight/{w}"]["history"][0]["valid/NDCG@10"] for w in lengths}
+    kept = {float(w) for w, n in lengths.items() if n == 4}
+    assert min(first[w] for w in kept) >= max(first[w] for w in first if w not in kept)
+    assert model.source_weight_ in kept and set(model.source_search_) == {0.0, 0.5, 1.0, 3.0}
+    alone = cdgraph.GraphRecommender("tgt", dim=16, layers=2, source_weight=model.source_weight_).fit(split, **FIT)
+    torch.testing.assert_close(model.final()[0], alone.final()[0])
+
+
 def test_max_steps_grows_the_batch_and_the_learning_rate():
     from cdgraph.train import TrainConfig
     from cdgraph.train.batches import step_size

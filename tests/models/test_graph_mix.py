@@ -55,6 +55,23 @@ def test_beta_is_chosen_on_validation_and_only_cold_users_are_mixed(split, fitte
         assert bridge_part[cold].abs().sum(1).min() > 0
 
 
+def test_graph_bridge_maps_the_graph_models_factors_and_trains_no_factor_model(split):
+    # the published bridge (the default, "separate") first trains a factor model per domain;
+    # "graph" trains its network alone, over the graph model's embeddings
+    loops = {}
+    for kind in ("graph", "separate"):
+        seen = loops[kind] = set()
+        model = GraphMix("tgt", weights=[0.0, 1.0], bridge_factors=kind, bridge_options=BRIDGE, **GRAPH)
+        model.fit(split, callbacks=[lambda path, state, seen=seen: seen.add(path)], **FIT)
+        same_items = torch.equal(model.bridge_.items_, model.graph_.final()[1])
+        assert same_items == (kind == "graph")
+        if kind == "graph":  # cold users' bridged factors differ from the graph's own: the bridge moved them
+            cold = torch.from_numpy(split.cold_users)
+            assert not torch.allclose(model.bridge_.users_[cold], model.graph_.final()[0][cold])
+    assert loops["graph"] == {"graph/train", "bridge/train"}
+    assert loops["separate"] == {"graph/train", "bridge/target/train", "bridge/source/train", "bridge/train"}
+
+
 def test_weight_zero_ranks_as_the_graph_model(split):
     only_graph = GraphMix("tgt", weights=[0.0], bridge_options=BRIDGE, **GRAPH).fit(split, **FIT)
     a = only_graph.evaluate(split, protocol="sampled", num_negatives=20, k=(5, 10))
@@ -98,6 +115,8 @@ def test_refuses_non_dot_scorer_and_bad_weights(split):
         GraphMix("tgt", scorer="mlp", **GRAPH).fit(split, **FIT)
     with pytest.raises(ValueError, match=r"weights must be in \[0, 1\]"):
         GraphMix("tgt", weights=[0.5, 1.5])
+    with pytest.raises(ValueError, match="bridge_factors must be one of"):
+        GraphMix("tgt", bridge_factors="joint")
 
 
 def test_registered_as_the_cdgraph_method():

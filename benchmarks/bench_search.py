@@ -1,0 +1,150 @@
+"""What the source-weight search needs to see: every candidate's validation curve, and what
+cheaper searches would have chosen from them (issue #22, item 1).
+
+``source_weight="auto"`` (the default of ``graph`` and ``cdgraph``) trains each of the five
+candidate weights (``source_weights``) for half the epochs, keeps the best by validation and
+continues it: three fits' worth of epochs before the mix's parts. This records, on the grid's
+protocol (its epochs, lr 0.01, batch 8192, patience 10, validation every epoch on the task's
+metric), each candidate's validation curve over that half, then replays cheaper schedules on
+the curves:
+
+* ``short r``: every candidate for ``r`` epochs (validated every epoch), the best continued;
+* ``halving r→s``: every candidate for ``r`` epochs, the best two continued to ``s``, the
+  better of those continued (successive halving, Jamieson & Talwalkar, AISTATS 2016;
+  ``search_halving=r, search_epochs=s``).
+
+A schedule's winner is compared with the full search's; where they agree the final model is
+the same run (a continued loop resumes exactly), so its test metric is unchanged. Cost is in
+epochs of training before the mix, against one joint fit of the full budget (patience ignored).
+
+    OMP_NUM_THREADS=1 CDGRAPH_DATA=../shared/data python benchmarks/bench_search.py \
+        [--tasks ...] [--seeds 0] [--report-only]
+
+Curves are appended to ``results/search.jsonl`` (finished ones skipped); ``results/search.md``
+is rewritten after each task.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from cdgraph import TrainConfig, datasets
+from cdgraph.benchmark.tasks import TASKS, get_task
+from cdgraph.data.split import SPLITS
+from cdgraph.io.atomic import atomic_write_text
+from cdgraph.models.graph import GraphRecommender
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results"
+TASK_EPOCHS = {"book-music": 100, "music-book": 100}  # the grid's (results/grid/config.json); others 30
+WEIGHTS = TrainConfig().source_weights
+SHORT = (0.1, 0.2, 0.33)  # short and halving first rungs, as fractions of the half budget
+
+
+def curves(task_name: str, seed: int, root: str | None) -> dict:
+    """Each candidate's per-epoch validation scores over half the task's epochs."""
+    task = get_task(task_name)
+    data = datasets.load(task.dataset, root=root)
+    split = SPLITS.get(task.split)(data, task.target)
+    half = TASK_EPOCHS.get(task_name, 30) // 2
+    out = {"task": task_name, "seed": seed, "half": half, "metric": task.metric, "curves": {}, "seconds": {}}
+    for weight in WEIGHTS:
+        config = TrainConfig(valid_metric=task.metric, lr=0.01, batch_size=8192, patience=10, epochs=half,
+                             seed=seed, valid_protocol="sampled", valid_negatives=task.num_negatives,
+                             progress=False, source_weight=weight)
+        model = GraphRecommender(task.target).fit(split, config)
+        history = model.history_
+        out["curves"][str(weight)] = [float(v) for v in history[f"valid/{task.metric}"]]
+        out["seconds"][str(weight)] = float(history["train_seconds"].sum() + history["valid_seconds"].sum())
+    return out
+
+
+def best_until(curve: list[float], epochs: int) -> float:
+    """The best validation score within the first ``epochs`` (what a loop of that length keeps)."""
+    return max(curve[:max(1, epochs)])
+
+
+def pick(scores: dict[str, float]) -> str:
+    """The search's winner: the highest score, the first candidate on ties."""
+    return max(scores, key=lambda w: (scores[w], -list(scores).index(w)))
+
+
+def replay(row: dict) -> dict[str, tuple[str, int]]:
+    """Per schedule: its winner and its epochs of training before the mix (the winner's
+    continuation to the full budget included)."""
+    half, cs = row["half"], row["curves"]
+    full = 2 * half
+    out = {"full search": (pick({w: best_until(c, half) for w, c in cs.items()}), len(cs) * half + half)}
+    for fraction in SHORT:
+        r = max(1, round(fraction * half))
+        first = {w: best_until(c, r) for w, c in cs.items()}
+        out[f"short {r}"] = (pick(first), len(cs) * r + (full - r))
+        two = sorted(first, key=lambda w: (-first[w], list(cs).index(w)))[:2]
+        for until in sorted({max(r + 1, round(fraction * 2 * half)), max(r + 1, half // 2), half}):
+            out[f"halving {r}→{until}"] = (pick({w: best_until(cs[w], until) for w in two}),
+                                          len(cs) * r + 2 * (until - r) + (full - until))
+    return out
+
+
+def report(rows: list[dict]) -> str:
+    lines = ["# The source-weight search, replayed", "",
+             "Written by `benchmarks/bench_search.py` (see its docstring). Per task and seed, the full "
+             "search's winner and each cheaper schedule's; `=` where it agrees with the full search. "
+             "`epochs / fit`: training epochs before the mix divided by one fit's budget (mean over rows); "
+             "`worst validation loss`: the largest drop, over rows, of the chosen candidate's best validation "
+             "score within half the epochs below the full search's winner's.", ""]
+    schedules = list(replay(rows[0]))
+    lines += ["| task | seed | " + " | ".join(schedules) + " |", "|---" * (2 + len(schedules)) + "|"]
+    agree = {s: 0 for s in schedules}
+    cost = {s: [] for s in schedules}
+    regret = {s: [] for s in schedules}
+    for row in rows:
+        got = replay(row)
+        best = got["full search"][0]
+        cells = []
+        for s in schedules:
+            winner, epochs = got[s]
+            agree[s] += winner == best
+            cost[s].append(epochs / (2 * row["half"]))
+            regret[s].append(max(row["curves"][best]) - max(row["curves"][winner]))
+            cells.append(winner if s == "full search" else ("=" if winner == best else winner))
+        lines.append(f"| {row['task']} | {row['seed']} | " + " | ".join(cells) + " |")
+    lines.append("| agrees | | " + " | ".join(f"{agree[s]} of {len(rows)}" for s in schedules) + " |")
+    lines.append("| epochs / fit | | " + " | ".join(f"{np.mean(cost[s]):.2f}" for s in schedules) + " |")
+    lines.append("| worst validation loss | | " + " | ".join(f"{max(regret[s]):.4f}" for s in schedules) + " |")
+    lines += ["", "Validation score each candidate reached within half the epochs:", "",
+              "| task | seed | " + " | ".join(str(w) for w in WEIGHTS) + " |", "|---" * (2 + len(WEIGHTS)) + "|"]
+    for row in rows:
+        lines.append(f"| {row['task']} | {row['seed']} | " + " | ".join(
+            f"{max(row['curves'][str(w)]):.4f}" for w in WEIGHTS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--root", default=os.environ.get("CDGRAPH_DATA"))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    path = OUT / "search.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    for seed in [] if args.report_only else args.seeds:
+        for task in args.tasks:
+            if any(r["task"] == task and r["seed"] == seed for r in rows):
+                continue
+            rows.append(curves(task, seed, args.root))
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "curves"}), flush=True)
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+            atomic_write_text(OUT / "search.md", report(rows))
+    if rows:
+        atomic_write_text(OUT / "search.md", report(rows))
+        print((OUT / "search.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
