@@ -106,8 +106,11 @@ def test_resume_without_checkpoint_starts_fresh(split, tmp_path, caplog) -> None
         make_model().fit(split, epochs=2, resume=True, **FIT)
 
 
-def test_auto_source_weight_is_not_searched_again(split, tmp_path, caplog) -> None:
-    fit = dict(FIT, source_weight="auto", source_weights=(0.5, 2.0))
+@pytest.mark.parametrize("search", [dict(source_weights=(0.5, 2.0)),
+                                    dict(source_weights=(0.25, 0.5, 2.0, 3.0), search_halving=1)],
+                         ids=["full", "halving"])
+def test_auto_source_weight_is_not_searched_again(split, tmp_path, caplog, search) -> None:
+    fit = dict(FIT, source_weight="auto", **search)
     path = tmp_path / "run.pt"
     model = make_model()
     model.fit(split, epochs=4, checkpoint=path, **fit)
