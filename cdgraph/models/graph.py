@@ -156,7 +156,8 @@ class GraphRecommender(Recommender):
         """One loop over the target's and the sources' BPR batches; with ``source_weight="auto"``
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
         tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
-        many epochs and the best two for the rest), whose winner's run then continues to ``epochs`` (the same weights as
+        many epochs and the best two for the rest; ``"auto"``: all for a third of that length,
+        the best two to its half), whose winner's run then continues to ``epochs`` (the same weights as
         training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
@@ -168,11 +169,12 @@ class GraphRecommender(Recommender):
         elif weight == "auto" and config.epochs == 0:  # nothing is trained: there is nothing to choose by
             weight = 1.0
         elif weight == "auto":
-            short = config.search_epochs
+            short, first = config.search_epochs, config.search_halving
+            length = max(1, config.epochs // 2) if short is None else min(short, config.epochs)
+            if first == "auto":  # the schedule of benchmarks/results/search.md: a third, the best two to a half
+                first, length = max(1, round(length / 3)), max(2, round(length / 2))
             found = yield Search("source-weight", list(config.source_weights), lambda w: self.loop(split, config, w),
-                                 epochs=max(1, config.epochs // 2) if short is None else min(short, config.epochs),
-                                 validate_at_end=short is not None and config.search_halving is None,
-                                 first=config.search_halving)
+                                 epochs=length, validate_at_end=short is not None and first is None, first=first)
             weight, start, self.source_search_ = found.best, found.state, found.scores
             if start is not None:
                 log.info("continuing the search's run of source_weight=%s to epoch %d", weight, config.epochs)

@@ -167,10 +167,11 @@ class TrainConfig:
     search_epochs: int | None = option(None, _number(True, True, (None,)), "epochs of each candidate's "
                                        "short run in a search (source_weight=auto), validated once at its "
                                        "end; none: half of epochs, validated every eval_every")
-    search_halving: int | None = option(None, _number(True, True, (None,)), "successive halving in a "
-                                        "search: every candidate trains this many epochs, the best two "
-                                        "continue to search_epochs (or half of epochs), validated every "
-                                        "eval_every; none: every candidate trains that long")
+    search_halving: int | str | None = option(None, _number(True, True, (None, "auto")), "successive halving "
+                                              "in a search: every candidate trains this many epochs, the best "
+                                              "two continue to search_epochs (or half of epochs); auto: a third "
+                                              "of that, the best two to its half; none: every candidate trains "
+                                              "that long")
     neighbors: tuple[int, ...] | None = option(None, _many(POSITIVE_INT, optional=True), "mini-batch "
                                                "mode: neighbours sampled per node at each hop, one per "
                                                "layer, e.g. 10 5 5 (default: full-batch)")
