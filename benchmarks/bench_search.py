@@ -22,6 +22,12 @@ epochs of training before the mix, against one joint fit of the full budget (pat
 
 Curves are appended to ``results/search.jsonl`` (finished ones skipped); ``results/search.md``
 is rewritten after each task.
+
+``--confirm TASK ...`` fits, in one process and in turn, ``cdgraph`` with its defaults, ``cdgraph``
+with ``search_halving="auto"`` and ``lightgcn-joint`` on the grid's protocol
+(:func:`cdgraph.benchmark.runner.run_one`), appending to ``results/search_confirm.jsonl``: the
+seconds of each fit and their test metrics (equal metrics: the same weight was chosen and the
+same run continued).
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from cdgraph import TrainConfig, datasets
+from cdgraph.benchmark.runner import run_one
 from cdgraph.benchmark.tasks import TASKS, get_task
 from cdgraph.data.split import SPLITS
 from cdgraph.io.atomic import atomic_write_text
@@ -74,26 +81,29 @@ def pick(scores: dict[str, float]) -> str:
 
 
 def replay(row: dict) -> dict[str, tuple[str, int]]:
-    """Per schedule: its winner and its epochs of training before the mix (the winner's
-    continuation to the full budget included)."""
+    """Per schedule (named by its lengths as shares of half the budget): its winner and its
+    epochs of training before the mix (the winner's continuation to the full budget included)."""
     half, cs = row["half"], row["curves"]
     full = 2 * half
     out = {"full search": (pick({w: best_until(c, half) for w, c in cs.items()}), len(cs) * half + half)}
     for fraction in SHORT:
         r = max(1, round(fraction * half))
         first = {w: best_until(c, r) for w, c in cs.items()}
-        out[f"short {r}"] = (pick(first), len(cs) * r + (full - r))
+        out[f"short {fraction:.0%}"] = (pick(first), len(cs) * r + (full - r))
         two = sorted(first, key=lambda w: (-first[w], list(cs).index(w)))[:2]
-        for until in sorted({max(r + 1, round(fraction * 2 * half)), max(r + 1, half // 2), half}):
-            out[f"halving {r}→{until}"] = (pick({w: best_until(cs[w], until) for w in two}),
-                                          len(cs) * r + 2 * (until - r) + (full - until))
+        for share in (2 * fraction, 0.5, 1.0):
+            until = max(r + 1, round(share * half))
+            out[f"halving {fraction:.0%}→{share:.0%}"] = (pick({w: best_until(cs[w], until) for w in two}),
+                                                          len(cs) * r + 2 * (until - r) + (full - until))
     return out
 
 
-def report(rows: list[dict]) -> str:
+def report(rows: list[dict], confirmed: list[dict] = ()) -> str:
     lines = ["# The source-weight search, replayed", "",
              "Written by `benchmarks/bench_search.py` (see its docstring). Per task and seed, the full "
-             "search's winner and each cheaper schedule's; `=` where it agrees with the full search. "
+             "search's winner and each cheaper schedule's (lengths as shares of half the epochs: `halving 10%→50%` "
+             "trains every candidate a tenth of the half, the best two to a half of the half); `=` where it "
+             "agrees with the full search. "
              "`epochs / fit`: training epochs before the mix divided by one fit's budget (mean over rows); "
              "`worst validation loss`: the largest drop, over rows, of the chosen candidate's best validation "
              "score within half the epochs below the full search's winner's.", ""]
@@ -121,7 +131,44 @@ def report(rows: list[dict]) -> str:
     for row in rows:
         lines.append(f"| {row['task']} | {row['seed']} | " + " | ".join(
             f"{max(row['curves'][str(w)]):.4f}" for w in WEIGHTS) + " |")
+    if confirmed:
+        lines += confirm_table(list(confirmed))
     return "\n".join(lines) + "\n"
+
+
+CONFIRM = {"cdgraph": ("cdgraph", {}), "cdgraph halving auto": ("cdgraph", {"search_halving": "auto"}),
+           "lightgcn-joint": ("lightgcn-joint", {})}
+
+
+def confirm(task: str, seed: int, root: str | None) -> list[dict]:
+    """The best model with and without halving, and the joint LightGCN, fitted in turn."""
+    rows = []
+    for label, (method, extra) in CONFIRM.items():
+        fit = {"lr": 0.01, "batch_size": 8192, "patience": 10, **extra}
+        row = run_one(task, method, seed, TASK_EPOCHS.get(task, 30), fit, root)
+        rows.append({"label": label, **{k: row.get(k) for k in ("task", "seed", "seconds", "epochs_run", "MRR",
+                                                                 "NDCG@10", "source_weight")}})
+    return rows
+
+
+def confirm_table(rows: list[dict]) -> list[str]:
+    frame = {(r["task"], r["seed"], r["label"]): r for r in rows}
+    lines = ["", "## Real fits: the best model with and without halving, against one joint fit", "",
+             "From `--confirm` (one process, fits in turn, other jobs on the machine). Test metric: the task's "
+             "(MRR on cold-start tasks, else NDCG@10).", "",
+             "| task | seed | joint s | cdgraph s (÷ joint) | halving auto s (÷ joint) | weight: default / halving | "
+             "metric: default / halving |", "|---" * 7 + "|"]
+    for task, seed in sorted({(r["task"], r["seed"]) for r in rows}):
+        got = [frame.get((task, seed, label)) for label in CONFIRM]
+        if None in got:
+            continue
+        full, half, joint = got
+        metric = get_task(task).metric
+        lines.append(f"| {task} | {seed} | {joint['seconds']:.0f} | {full['seconds']:.0f} "
+                     f"({full['seconds'] / joint['seconds']:.2f}) | {half['seconds']:.0f} "
+                     f"({half['seconds'] / joint['seconds']:.2f}) | {full['source_weight']} / "
+                     f"{half['source_weight']} | {full[metric]:.4f} / {half[metric]:.4f} |")
+    return lines
 
 
 def main() -> None:
@@ -130,9 +177,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--root", default=os.environ.get("CDGRAPH_DATA"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--confirm", nargs="+", default=[], choices=list(TASKS), metavar="TASK")
     args = parser.parse_args()
-    path = OUT / "search.jsonl"
+    path, confirm_path = OUT / "search.jsonl", OUT / "search_confirm.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    confirmed = ([json.loads(line) for line in confirm_path.read_text().splitlines()]
+                 if confirm_path.exists() else [])
+    for task in args.confirm:
+        for seed in args.seeds:
+            if not any(r["task"] == task and r["seed"] == seed for r in confirmed):
+                confirmed += confirm(task, seed, args.root)
+                atomic_write_text(confirm_path, "".join(json.dumps(r) + "\n" for r in confirmed))
+    if args.confirm:
+        args.report_only = True
     for seed in [] if args.report_only else args.seeds:
         for task in args.tasks:
             if any(r["task"] == task and r["seed"] == seed for r in rows):
@@ -142,7 +199,7 @@ def main() -> None:
             atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
             atomic_write_text(OUT / "search.md", report(rows))
     if rows:
-        atomic_write_text(OUT / "search.md", report(rows))
+        atomic_write_text(OUT / "search.md", report(rows, confirmed))
         print((OUT / "search.md").read_text())
 
 

@@ -169,9 +169,9 @@ class TrainConfig:
                                        "end; none: half of epochs, validated every eval_every")
     search_halving: int | str | None = option(None, _number(True, True, (None, "auto")), "successive halving "
                                               "in a search: every candidate trains this many epochs, the best "
-                                              "two continue to search_epochs (or half of epochs); auto: a third "
-                                              "of that, the best two to its half; none: every candidate trains "
-                                              "that long")
+                                              "two continue to search_epochs (or half of epochs); auto: without "
+                                              "search_epochs, a sixth of epochs, the best two to a quarter; "
+                                              "none: every candidate trains search_epochs or half of epochs")
     neighbors: tuple[int, ...] | None = option(None, _many(POSITIVE_INT, optional=True), "mini-batch "
                                                "mode: neighbours sampled per node at each hop, one per "
                                                "layer, e.g. 10 5 5 (default: full-batch)")

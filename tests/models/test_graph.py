@@ -202,6 +202,14 @@ def test_search_halving_continues_the_best_two_and_the_winner_as_if_trained_alon
     torch.testing.assert_close(model.final()[0], alone.final()[0])
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_search_halving_auto_fits_within_a_tiny_budget(split, epochs):
+    fit = dict(FIT, epochs=epochs)
+    model = cdgraph.GraphRecommender("tgt", dim=16, layers=2)
+    model.fit(split, source_weights=(0.0, 0.5, 1.0), search_halving="auto", **fit)
+    assert model.source_weight_ in (0.0, 0.5, 1.0) and len(model.history_) <= epochs
+
+
 def test_max_steps_grows_the_batch_and_the_learning_rate():
     from cdgraph.train import TrainConfig
     from cdgraph.train.batches import step_size
