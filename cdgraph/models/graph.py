@@ -157,7 +157,7 @@ class GraphRecommender(Recommender):
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
         tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
         many epochs and the best two for the rest; ``"auto"`` without ``search_epochs``: all
-        for a sixth of the epochs, the best two to a quarter), whose winner's run then continues to ``epochs`` (the same weights as
+        for a sixth of the epochs, the best two to half), whose winner's run then continues to ``epochs`` (the same weights as
         training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
@@ -171,8 +171,9 @@ class GraphRecommender(Recommender):
         elif weight == "auto":
             short, first = config.search_epochs, config.search_halving
             length = max(1, config.epochs // 2) if short is None else min(short, config.epochs)
-            if first == "auto" and short is None:  # benchmarks/results/search.md: a third, the best two to a half
-                first, length = max(1, round(length / 3)), min(config.epochs, max(2, round(length / 2)))
+            if first == "auto" and short is None:  # benchmarks/results/search.md: "halving 33%→100%"
+                every = config.eval_every  # the rung ends on a validated epoch, so that continuing it is exact
+                first = -(-max(1, round(length / 3)) // every) * every
             elif first == "auto":  # an explicit search_epochs: one short run per candidate, as asked
                 first = None
             found = yield Search("source-weight", list(config.source_weights), lambda w: self.loop(split, config, w),

@@ -167,10 +167,10 @@ class TrainConfig:
     search_epochs: int | None = option(None, _number(True, True, (None,)), "epochs of each candidate's "
                                        "short run in a search (source_weight=auto), validated once at its "
                                        "end; none: half of epochs, validated every eval_every")
-    search_halving: int | str | None = option(None, _number(True, True, (None, "auto")), "successive halving "
+    search_halving: int | str | None = option("auto", _number(True, True, (None, "auto")), "successive halving "
                                               "in a search: every candidate trains this many epochs, the best "
                                               "two continue to search_epochs (or half of epochs); auto: without "
-                                              "search_epochs, a sixth of epochs, the best two to a quarter; "
+                                              "search_epochs, a sixth of epochs, the best two to half; "
                                               "none: every candidate trains search_epochs or half of epochs")
     neighbors: tuple[int, ...] | None = option(None, _many(POSITIVE_INT, optional=True), "mini-batch "
                                                "mode: neighbours sampled per node at each hop, one per "

@@ -215,8 +215,14 @@ class Trainer:
         if entry is not None:
             return SearchResult(entry["best"], {c: s for c, s in entry["scores"]}, entry["state"])
         order = {c: i for i, c in enumerate(search.candidates)}
-        ranked = lambda scores: sorted(scores, key=lambda c: (-scores[c], order[c]))  # noqa: E731
-        exact = distributed()[1] == 1
+
+        def ranked(scores: dict[Any, float]) -> list[Any]:  # best first, ties to the earlier candidate
+            return sorted(scores, key=lambda c: (-scores[c], order[c]))
+
+        # a loop validates at its last epoch: a rung that ends between validations is not the run
+        # trained straight through, so its winner is then trained afresh
+        exact = (distributed()[1] == 1 and search.first % config.eval_every == 0
+                 and search.epochs % config.eval_every == 0)
         first: dict[Any, float] = {}
         states: dict[Any, dict[str, Any]] = {}
         for candidate in search.candidates:
