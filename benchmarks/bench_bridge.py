@@ -9,8 +9,8 @@ bridge network only. Does the cheaper bridge rank as well? (issue #22, item 1)
 Per task and seed, the graph model is fitted once, with the source weight the committed grid
 (``results/grid/results.csv``) chose for that seed, so that the ``separate`` row reproduces the
 grid's ``cdgraph`` row; both bridges and their mixing weight are then fitted on that same
-graph model, on the grid's protocol (30 epochs, patience 10, lr 0.01, batch 8192, selection on
-validation MRR, 1 + 999 sampled). ``bridge s`` is everything a bridge adds after the graph
+graph model, on the grid's protocol (``benchmarks/grid.toml``'s epochs and training options,
+selection on validation MRR, 1 + 999 sampled). ``bridge s`` is everything a bridge adds after the graph
 model (its factor fits, its meta training, the choice of its weight).
 
     OMP_NUM_THREADS=1 CDGRAPH_DATA=../shared/data python benchmarks/bench_bridge.py \
@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from cdgraph import TrainConfig, datasets
+from cdgraph.benchmark.runner import GridConfig
 from cdgraph.benchmark.tasks import get_task
 from cdgraph.data.split import SPLITS
 from cdgraph.io.atomic import atomic_write_text
@@ -39,7 +40,7 @@ from cdgraph.models.graph_mix import GraphMix
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results"
-KINDS = ("graph", "separate")
+GRID = GridConfig.from_toml(HERE / "grid.toml")  # the grid's epochs and training options
 
 
 class OnFittedGraph(GraphMix):
@@ -68,8 +69,8 @@ def run(task_name: str, seed: int, grid: pd.DataFrame, root: str | None) -> list
     data = datasets.load(task.dataset, root=root)
     split = SPLITS.get(task.split)(data, task.target)
     committed = grid[(grid.task == task_name) & (grid.method == "cdgraph") & (grid.seed == seed)].iloc[0]
-    config = TrainConfig(valid_metric=task.metric, lr=0.01, batch_size=8192, patience=10, epochs=30, seed=seed,
-                         valid_protocol="sampled", valid_negatives=task.num_negatives, progress=False,
+    config = TrainConfig(valid_metric=task.metric, **GRID.fit, epochs=GRID.task_epochs.get(task_name, GRID.epochs),
+                         seed=seed, valid_protocol="sampled", valid_negatives=task.num_negatives, progress=False,
                          source_weight=float(committed.source_weight))
     graph_epochs: list[float] = []
     started = time.perf_counter()

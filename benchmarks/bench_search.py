@@ -5,8 +5,8 @@ cheaper searches would have chosen from them (issue #22, item 1).
 five candidate weights (``source_weights``) for half the epochs, keep the best by validation and
 continue it: three fits' worth of epochs before the mix's parts (now ``search_halving=None``;
 the default became ``halving 33%→100%`` below, from these results). This records, on the grid's
-protocol (its epochs, lr 0.01, batch 8192, patience 10, validation every epoch on the task's
-metric), each candidate's validation curve over that half, then replays cheaper schedules on
+protocol (``benchmarks/grid.toml``'s epochs and training options, validation every epoch on
+the task's metric), each candidate's validation curve over that half, then replays cheaper schedules on
 the curves:
 
 * ``short r``: every candidate for ``r`` epochs (validated every epoch), the best continued;
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from cdgraph import TrainConfig, datasets
-from cdgraph.benchmark.runner import run_one
+from cdgraph.benchmark.runner import GridConfig, run_one
 from cdgraph.benchmark.tasks import TASKS, get_task
 from cdgraph.data.split import SPLITS
 from cdgraph.io.atomic import atomic_write_text
@@ -48,7 +48,12 @@ from cdgraph.models.graph import GraphRecommender
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results"
-TASK_EPOCHS = {"book-music": 100, "music-book": 100}  # the grid's (results/grid/config.json); others 30
+GRID = GridConfig.from_toml(HERE / "grid.toml")  # the grid's epochs and training options
+
+
+def budget(task_name: str) -> int:
+    """The grid's epoch budget of ``task_name``."""
+    return GRID.task_epochs.get(task_name, GRID.epochs)
 WEIGHTS = TrainConfig().source_weights
 SHORT = (0.1, 0.2, 0.33)  # short and halving first rungs, as fractions of the half budget
 
@@ -58,10 +63,10 @@ def curves(task_name: str, seed: int, root: str | None) -> dict:
     task = get_task(task_name)
     data = datasets.load(task.dataset, root=root)
     split = SPLITS.get(task.split)(data, task.target)
-    half = TASK_EPOCHS.get(task_name, 30) // 2
+    half = budget(task_name) // 2
     out = {"task": task_name, "seed": seed, "half": half, "metric": task.metric, "curves": {}, "seconds": {}}
     for weight in WEIGHTS:
-        config = TrainConfig(valid_metric=task.metric, lr=0.01, batch_size=8192, patience=10, epochs=half,
+        config = TrainConfig(valid_metric=task.metric, **GRID.fit, epochs=half,
                              seed=seed, valid_protocol="sampled", valid_negatives=task.num_negatives,
                              progress=False, source_weight=weight)
         model = GraphRecommender(task.target).fit(split, config)
@@ -146,8 +151,7 @@ def confirm(task: str, seed: int, root: str | None) -> list[dict]:
     """The best model with and without halving, and the joint LightGCN, fitted in turn."""
     rows = []
     for label, (method, extra) in CONFIRM.items():
-        fit = {"lr": 0.01, "batch_size": 8192, "patience": 10, **extra}
-        row = run_one(task, method, seed, TASK_EPOCHS.get(task, 30), fit, root)
+        row = run_one(task, method, seed, budget(task), {**GRID.fit, **extra}, root)
         rows.append({"label": label, **{k: row.get(k) for k in ("task", "seed", "seconds", "epochs_run", "MRR",
                                                                  "NDCG@10", "source_weight")}})
     return rows

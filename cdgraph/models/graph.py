@@ -157,8 +157,8 @@ class GraphRecommender(Recommender):
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
         tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
         many epochs and the best two for the rest; ``"auto"`` without ``search_epochs``: all
-        for a sixth of the epochs, the best two to half), whose winner's run then continues to ``epochs`` (the same weights as
-        training the winner from the start)."""
+        for a sixth of the epochs, the best two to half), whose winner's run then continues to
+        ``epochs`` (the same weights as training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
         self.source_search_ = None
