@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import pytest
 import torch
 
@@ -108,6 +109,25 @@ def test_split_without_held_out_users_needing_a_part_is_the_graph_model(warm_spl
     model.fit(nothing_held_out, **FIT)
     assert model.bridge_ is None and model.target_only_ is None
     torch.testing.assert_close(model.users_, model.graph_.final()[0])
+
+
+def test_a_part_few_validation_users_need_is_not_trained(split):
+    # two cold validation users among sixty warm ones (3 %): the bridge trains only when
+    # min_part_share allows it; the target-only model trains either way
+    train_tgt = split.train["tgt"]
+    moved = train_tgt.groupby("user").tail(1).head(60)
+    valid = pd.concat([split.valid.drop_duplicates("user").head(2), moved], ignore_index=True)
+    mixed = dataclasses.replace(split, train={**split.train, "tgt": train_tgt.drop(moved.index)}, valid=valid)
+    parts = {}
+    for share in (0.01, 0.05):
+        model = GraphMix("tgt", weights=[0.0, 1.0], min_part_share=share, bridge_options=BRIDGE, **GRAPH)
+        model.fit(mixed, **FIT)
+        parts[share] = set(model.valid_scores_)
+        assert model.target_only_ is not None
+        assert (model.bridge_ is None) == (share == 0.05)
+    assert parts == {0.01: {"beta", "gamma"}, 0.05: {"gamma"}}
+    with pytest.raises(ValueError, match="min_part_share"):
+        GraphMix("tgt", min_part_share=1.5)
 
 
 def test_refuses_non_dot_scorer_and_bad_weights(split):
