@@ -157,7 +157,8 @@ class GraphRecommender(Recommender):
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
         tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
         many epochs and the best two for the rest; ``"auto"`` without ``search_epochs``: all
-        for a sixth of the epochs, the best two to half), whose winner's run then continues to
+        for a sixth of the epochs, the best two to half, unless there are only two, as by
+        default), whose winner's run then continues to
         ``epochs`` (the same weights as training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
@@ -171,7 +172,9 @@ class GraphRecommender(Recommender):
         elif weight == "auto":
             short, first = config.search_epochs, config.search_halving
             length = max(1, config.epochs // 2) if short is None else min(short, config.epochs)
-            if first == "auto" and short is None:  # benchmarks/results/search.md: "halving 33%→100%"
+            if first == "auto" and len(config.source_weights) <= 2:  # the best two are all of them
+                first = None
+            elif first == "auto" and short is None:  # benchmarks/results/search.md: "halving 33%→100%"
                 every = config.eval_every  # the rung ends on a validated epoch, so that continuing it is exact
                 first = -(-max(1, round(length / 3)) // every) * every
             elif first == "auto":  # an explicit search_epochs: one short run per candidate, as asked

@@ -162,15 +162,17 @@ class TrainConfig:
     source_weight: float | str | None = option(None, _number(False, False, ("auto", None)), "weight of "
                                                "the source domains' losses; auto chooses it on validation "
                                                "among source_weights (default: the model's own)")
-    source_weights: tuple[float, ...] = option((0.25, 0.5, 1.0, 2.0, 3.0), _many(NON_NEGATIVE),
-                                               "candidate source weights that source_weight=auto tries")
+    source_weights: tuple[float, ...] = option((0.25, 3.0), _many(NON_NEGATIVE), "candidate source "
+                                               "weights that source_weight=auto tries (the ends of the "
+                                               "range: validation scores were monotone or flat in between)")
     search_epochs: int | None = option(None, _number(True, True, (None,)), "epochs of each candidate's "
                                        "short run in a search (source_weight=auto), validated once at its "
                                        "end; none: half of epochs, validated every eval_every")
     search_halving: int | str | None = option("auto", _number(True, True, (None, "auto")), "successive halving "
                                               "in a search: every candidate trains this many epochs, the best "
                                               "two continue to search_epochs (or half of epochs); auto: without "
-                                              "search_epochs, a sixth of epochs, the best two to half; "
+                                              "search_epochs and more than two candidates, a sixth of "
+                                              "epochs, the best two to half; "
                                               "none: every candidate trains search_epochs or half of epochs")
     neighbors: tuple[int, ...] | None = option(None, _many(POSITIVE_INT, optional=True), "mini-batch "
                                                "mode: neighbours sampled per node at each hop, one per "

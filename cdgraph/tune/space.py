@@ -30,15 +30,16 @@ from cdgraph.train.config import default as train_default, options as train_opti
 
 WHERE = "[tune.space]"
 
-#: Ranges of the usual options (TOML form); ``source_weight`` tries the trainer's declared
-#: candidate weights (:class:`~cdgraph.TrainConfig` ``source_weights``).
+#: Ranges of the usual options (TOML form); ``source_weight`` tries five weights across the
+#: range whose ends are the trainer's default candidates (:class:`~cdgraph.TrainConfig`
+#: ``source_weights``).
 DEFAULT_RANGES: dict[str, Any] = {
     "lr": {"low": 1e-3, "high": 5e-2, "log": True},
     "l2": {"low": 1e-6, "high": 1e-3, "log": True},
     "batch_size": [2048, 4096, 8192],
     "dim": [32, 64, 128],
     "layers": {"low": 1, "high": 4},
-    "source_weight": list(train_default("source_weights")),
+    "source_weight": [0.25, 0.5, 1.0, 2.0, 3.0],
     "meta_lr": {"low": 1e-4, "high": 1e-2, "log": True},
     "map_lr": {"low": 1e-3, "high": 5e-2, "log": True},
 }

@@ -1,0 +1,104 @@
+"""What the best model costs: ``cdgraph``'s fit against one joint-graph LightGCN fit, per grid
+task, in one run (issue #22, "Done when": ``results/cost.md``).
+
+    OMP_NUM_THREADS=1 CDGRAPH_DATA=../shared/data python benchmarks/bench_cost.py \
+        [--tasks ...] [--seeds 0] [--report-only]
+
+Per task and seed, in one process and in turn, on the grid's protocol
+(``benchmarks/grid.toml``: its epochs and training options, through
+:func:`cdgraph.benchmark.runner.run_one`): ``lightgcn-joint``, then ``cdgraph`` with its
+defaults. The report gives each fit's seconds (training and validation, not the final
+evaluation), their ratio, the source weight chosen, and ``cdgraph``'s test metric (MRR on
+cold-start tasks, else NDCG@10) next to the committed grid's (``results/grid/results.csv``):
+its row of the same seed, and its mean ± std over seeds. Where the chosen source weight is the
+grid's, the fit is the same run as the grid's and the metric is equal. Both fits share the
+machine with whatever else runs, so only their ratio is comparable across rows.
+
+Rows are appended to ``results/cost.jsonl`` (finished (task, seed) pairs are skipped);
+``results/cost.md`` is rewritten after each.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cdgraph.benchmark.runner import GridConfig, run_one
+from cdgraph.benchmark.tasks import TASKS, get_task
+from cdgraph.io.atomic import atomic_write_text
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results"
+GRID = GridConfig.from_toml(HERE / "grid.toml")
+COMMITTED = OUT / "grid" / "results.csv"
+KEEP = ("task", "method", "seed", "seconds", "epochs_run", "MRR", "NDCG@10", "source_weight", "bridge_weight",
+        "target_only_weight")
+
+
+def measure(task: str, seed: int, root: str | None) -> list[dict]:
+    """The joint LightGCN's and the best model's rows, fitted in turn."""
+    epochs = GRID.task_epochs.get(task, GRID.epochs)
+    return [{k: row.get(k) for k in KEEP} for row in
+            (run_one(task, method, seed, epochs, dict(GRID.fit), root) for method in ("lightgcn-joint", "cdgraph"))]
+
+
+def report(rows: list[dict], committed: pd.DataFrame) -> str:
+    lines = ["# The best model's cost against one joint-graph LightGCN fit", "",
+             "Written by `benchmarks/bench_cost.py` (see its docstring): per grid task and seed, `lightgcn-joint` and "
+             "`cdgraph` (defaults) fitted in turn in one process on the grid's protocol. Seconds: the fit "
+             "(training and validation). Metric: the task's (MRR on cold-start tasks, else NDCG@10); `grid`: the "
+             "committed `results/grid/results.csv`, its row of the same seed and its mean ± std over seeds.", "",
+             "| task | seed | joint s | cdgraph s | ratio | source weight: grid / now | metric: grid row / now | "
+             "grid mean ± std | now − grid mean (std) |", "|---" * 9 + "|"]
+    by = {(r["task"], r["seed"], r["method"]): r for r in rows}
+    ratios = []
+    for task, seed in sorted({(r["task"], r["seed"]) for r in rows}, key=lambda ts: (list(TASKS).index(ts[0]), ts[1])):
+        joint, best = by.get((task, seed, "lightgcn-joint")), by.get((task, seed, "cdgraph"))
+        if joint is None or best is None:
+            continue
+        metric = get_task(task).metric
+        grid = committed[(committed["task"] == task) & (committed["method"] == "cdgraph")]
+        same = grid[grid["seed"] == seed]
+        mean, std = grid[metric].mean(), grid[metric].std(ddof=1)
+        ratio = best["seconds"] / joint["seconds"]
+        ratios.append(ratio)
+        old_weight = same["source_weight"].iloc[0] if len(same) else float("nan")
+        old_metric = same[metric].iloc[0] if len(same) else float("nan")
+        lines.append(f"| {task} | {seed} | {joint['seconds']:.0f} | {best['seconds']:.0f} | {ratio:.2f} | "
+                     f"{old_weight} / {best['source_weight']} | {old_metric:.4f} / {best[metric]:.4f} | "
+                     f"{mean:.4f} ± {std:.4f} | {(best[metric] - mean) / std:+.2f} |")
+    if ratios:
+        lines += ["", f"Ratio over {len(ratios)} rows: median {np.median(ratios):.2f}, largest {max(ratios):.2f} "
+                  "(the issue's goal: at most 1.5 on every task)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--root", default=os.environ.get("CDGRAPH_DATA"))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    path = OUT / "cost.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    committed = pd.read_csv(COMMITTED)
+    for seed in [] if args.report_only else args.seeds:
+        for task in args.tasks:
+            if any(r["task"] == task and r["seed"] == seed for r in rows):
+                continue
+            rows += measure(task, seed, args.root)
+            print(json.dumps(rows[-2:]), flush=True)
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+            atomic_write_text(OUT / "cost.md", report(rows, committed))
+    if rows:
+        atomic_write_text(OUT / "cost.md", report(rows, committed))
+        print((OUT / "cost.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
