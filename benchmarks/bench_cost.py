@@ -92,7 +92,7 @@ def means_table(by: dict, committed: pd.DataFrame) -> list[str]:
              "| task | seeds measured / inferred | grid mean ± std | today's mean | difference (std) |",
              "|---" * 5 + "|"]
     grid = committed[committed["method"] == "cdgraph"]
-    for task in [t for t in TASKS if t in set(grid["task"])]:
+    for task in dict.fromkeys(t for t in TASKS if t in set(grid["task"])):
         metric, rows = get_task(task).metric, grid[grid["task"] == task]
         values, measured = [], 0
         for _, old in rows.sort_values("seed").iterrows():
