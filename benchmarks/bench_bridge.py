@@ -69,7 +69,7 @@ def run(task_name: str, seed: int, grid: pd.DataFrame, root: str | None) -> list
     data = datasets.load(task.dataset, root=root)
     split = SPLITS.get(task.split)(data, task.target)
     committed = grid[(grid.task == task_name) & (grid.method == "cdgraph") & (grid.seed == seed)].iloc[0]
-    config = TrainConfig(valid_metric=task.metric, **GRID.fit, epochs=GRID.task_epochs.get(task_name, GRID.epochs),
+    config = TrainConfig(valid_metric=task.metric, **GRID.fit, epochs=GRID.epochs_for(task_name),
                          seed=seed, valid_protocol="sampled", valid_negatives=task.num_negatives, progress=False,
                          source_weight=float(committed.source_weight))
     graph_epochs: list[float] = []

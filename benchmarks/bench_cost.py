@@ -48,7 +48,7 @@ KEEP = ("task", "method", "seed", "seconds", "epochs_run", "MRR", "NDCG@10", "so
 
 def measure(task: str, seed: int, root: str | None) -> list[dict]:
     """The joint LightGCN's and the best model's rows, fitted in turn."""
-    epochs = GRID.task_epochs.get(task, GRID.epochs)
+    epochs = GRID.epochs_for(task)
     return [{k: row.get(k) for k in KEEP} for row in
             (run_one(task, method, seed, epochs, dict(GRID.fit), root) for method in ("lightgcn-joint", "cdgraph"))]
 

@@ -53,10 +53,6 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results"
 GRID = GridConfig.from_toml(HERE / "grid.toml")  # the grid's epochs and training options
 
-
-def budget(task_name: str) -> int:
-    """The grid's epoch budget of ``task_name``."""
-    return GRID.task_epochs.get(task_name, GRID.epochs)
 WEIGHTS = (0.25, 0.5, 1.0, 2.0, 3.0)  # every candidate's curve is recorded; the default tries the ends
 ENDS = ("0.25", "3.0")
 SHORT = (0.1, 0.2, 0.33)  # short and halving first rungs, as fractions of the half budget
@@ -67,7 +63,7 @@ def curves(task_name: str, seed: int, root: str | None) -> dict:
     task = get_task(task_name)
     data = datasets.load(task.dataset, root=root)
     split = SPLITS.get(task.split)(data, task.target)
-    half = budget(task_name) // 2
+    half = GRID.epochs_for(task_name) // 2
     out = {"task": task_name, "seed": seed, "half": half, "metric": task.metric, "curves": {}, "seconds": {}}
     for weight in WEIGHTS:
         config = TrainConfig(valid_metric=task.metric, **GRID.fit, epochs=half,
@@ -159,7 +155,7 @@ def confirm(task: str, seed: int, root: str | None) -> list[dict]:
     """The best model with and without halving, and the joint LightGCN, fitted in turn."""
     rows = []
     for label, (method, extra) in CONFIRM.items():
-        row = run_one(task, method, seed, budget(task), {**GRID.fit, **extra}, root)
+        row = run_one(task, method, seed, GRID.epochs_for(task), {**GRID.fit, **extra}, root)
         rows.append({"label": label, **{k: row.get(k) for k in ("task", "seed", "seconds", "epochs_run", "MRR",
                                                                  "NDCG@10", "source_weight")}})
     return rows

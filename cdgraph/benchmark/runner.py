@@ -97,6 +97,10 @@ class GridConfig:
                              + f"; it takes the training options {', '.join(FIT_KEYS)}.")
         TrainConfig(**self.fit)  # a ValueError names a bad value
 
+    def epochs_for(self, task: str) -> int:
+        """The epoch budget of ``task``: its ``task_epochs`` entry, else ``epochs``."""
+        return int(self.task_epochs.get(task, self.epochs))
+
     @classmethod
     def from_toml(cls, path: str | os.PathLike, **overrides: Any) -> "GridConfig":
         try:
@@ -325,7 +329,7 @@ def run_grid(config: GridConfig, echo: Callable[[str], None] = print,
             return None
         pending.sort(key=_order(config, done))
         task, method, seed = cell = pending.pop(0)
-        return cell, (task, method, seed, int(config.task_epochs.get(task, config.epochs)), config.fit,
+        return cell, (task, method, seed, config.epochs_for(task), config.fit,
                       config.root)
 
     if jobs == 1 or len(todo) <= 1:
