@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_content.py [--seeds 0 1 2 3 4] [--epochs 5]
         [--datasets amazon-food-kitchen amazon-art-office] [--targets food art]
-        [--settings predefined cold-items thin-bridge] [--models idonly wordllama tfidf bridge pop knn graph-idonly graph-text graph-bridge]
+        [--settings predefined cold-items thin-bridge] [--models idonly wordllama tfidf bridge pop knn wordllama-abtt knn-abtt graph-idonly graph-text graph-bridge]
         [--root PATH] [--report-only]
 
 Datasets with item titles (``amazon-food-kitchen``, ``amazon-art-office``), each domain in turn
@@ -18,6 +18,9 @@ draws the 1 + 999 sampled test negatives. Models (``--models``):
 * ``bridge``: ``wordllama`` plus the content bridge (``content_bridge={"k": 10, "threshold":
   0.5}``), on ``thin-bridge`` only unless ``--bridge-everywhere``;
 * ``pop`` and ``knn`` (``content-knn`` with WordLlama): the yardsticks;
+* ``wordllama-abtt``, ``knn-abtt``: ``wordllama`` and ``knn`` with the WordLlama vectors
+  centred and stripped of their two leading principal directions (``text_options={"remove_top":
+  2}``, :func:`cdgraph.text.postprocess.all_but_the_top`). Not in the default design;
 * ``graph-idonly``, ``graph-text``, ``graph-bridge``: the joint-graph model alone (``graph``,
   no mix with a target-only model), id-only, with WordLlama text, and with text and the
   content bridge (``thin-bridge`` only, like ``bridge``). Not in the default design: they
@@ -55,6 +58,7 @@ KEYS = ["dataset", "target", "setting", "model", "seed"]
 DATASETS = {"amazon-food-kitchen": ["food", "kitchen"], "amazon-art-office": ["art", "office"]}
 SETTINGS = ["predefined", "cold-items", "thin-bridge"]
 BRIDGE = {"k": 10, "threshold": 0.5}
+ABTT = {"remove_top": 2}  # cdgraph.text.postprocess.all_but_the_top on the WordLlama vectors
 MODELS = {
     "idonly": ("cdgraph (id only)", "cdgraph", {"content": None}),
     "wordllama": ("cdgraph + text (wordllama)", "cdgraph", {"content": "auto", "text_encoder": "wordllama"}),
@@ -63,13 +67,17 @@ MODELS = {
                {"content": "auto", "text_encoder": "wordllama", "content_bridge": BRIDGE}),
     "pop": ("popularity", "pop", {}),
     "knn": ("content-knn (wordllama)", "content-knn", {"text_encoder": "wordllama"}),
+    "wordllama-abtt": ("cdgraph + text (wordllama, all-but-the-top)", "cdgraph",
+                       {"content": "auto", "text_encoder": "wordllama", "text_options": ABTT}),
+    "knn-abtt": ("content-knn (wordllama, all-but-the-top)", "content-knn",
+                 {"text_encoder": "wordllama", "text_options": ABTT}),
     "graph-idonly": ("graph model alone (id only)", "graph", {"content": None}),
     "graph-text": ("graph model alone + text (wordllama)", "graph", {"content": "auto", "text_encoder": "wordllama"}),
     "graph-bridge": ("graph model alone + text + content bridge", "graph",
                      {"content": "auto", "text_encoder": "wordllama", "content_bridge": BRIDGE}),
 }
 DEFAULT_MODELS = ["idonly", "wordllama", "tfidf", "bridge", "pop", "knn"]
-GRAPH_MODELS = {"idonly", "wordllama", "tfidf", "bridge", "graph-idonly", "graph-text", "graph-bridge"}
+GRAPH_MODELS = {"idonly", "wordllama", "tfidf", "bridge", "wordllama-abtt", "graph-idonly", "graph-text", "graph-bridge"}
 THIN_ONLY = {"bridge", "graph-bridge"}  # content-bridge models: on thin-bridge unless --bridge-everywhere
 #: (level, id-only, text, text + content bridge) of the recovery table
 LEVELS = [("cdgraph", "idonly", "wordllama", "bridge"),

@@ -9,6 +9,7 @@ import numpy as np
 
 from cdgraph.text.base import TEXT_ENCODERS, TextEncoder, as_texts
 from cdgraph.text.cache import cache_key, default_cache_dir, entry_path, read_entry, write_entry
+from cdgraph.text.postprocess import all_but_the_top
 from cdgraph.text.user import CallableTextEncoder, PrecomputedTextEncoder
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def resolve_text_encoder(encoder: Any = "wordllama", **options: Any) -> TextEnco
 
 
 def encode(texts: Iterable[str], encoder: Any = "wordllama", *, cache_dir: str | os.PathLike | None = None,
-           cache: bool = True, **options: Any) -> np.ndarray:
+           cache: bool = True, remove_top: int | None = None, **options: Any) -> np.ndarray:
     """Embed ``texts`` (e.g. item titles) as a float32 matrix ``[len(texts), d]``, one row per
     text in the order given; empty texts give zero rows (a precomputed matrix is kept as is).
 
@@ -63,10 +64,18 @@ def encode(texts: Iterable[str], encoder: Any = "wordllama", *, cache_dir: str |
         cache (bool): Read and write the disk cache. An encoder is cached only when its
             identity is known (:meth:`~cdgraph.text.TextEncoder.settings`): a function only
             when given ``name=``, a precomputed matrix never. (default: True)
+        remove_top (int, optional): Centre the rows over ``texts`` and remove this many leading
+            principal directions (:func:`~cdgraph.text.postprocess.all_but_the_top`; 0 only
+            centres), after the cache: the cache holds the encoder's own output. None keeps
+            the encoder's output as it is. (default: None)
         **options: The encoder's options, e.g. ``dim=128``.
     """
-    texts = as_texts(texts)
-    model = resolve_text_encoder(encoder, **options)
+    out = _encode(as_texts(texts), resolve_text_encoder(encoder, **options), cache_dir, cache)
+    return out if remove_top is None else all_but_the_top(out, remove_top)
+
+
+def _encode(texts: list[str], model: TextEncoder, cache_dir: str | os.PathLike | None, cache: bool) -> np.ndarray:
+    """``model(texts)``, through the disk cache when ``cache`` and the model's identity allow."""
     settings = model.settings() if cache else None
     if settings is None:
         return model(texts)

@@ -113,3 +113,19 @@ def test_content_options_are_checked():
         cdgraph.GraphRecommender("tgt", content="auto", text_encoder="word-llama")
     with pytest.raises(TypeError, match="content must be"):
         cdgraph.GraphRecommender("tgt", content=3)
+
+
+def test_remove_top_post_processes_the_text_vectors_of_every_domain_together(cold):
+    from cdgraph.graph.content import item_content, unit_rows
+    from cdgraph.text.postprocess import all_but_the_top
+
+    options = {"dim": 4, "cache": False}
+    knn = cdgraph.make_model("content-knn", "tgt", text_encoder="tfidf",
+                             text_options={**options, "remove_top": 1}).fit(cold, **FIT)
+    raw = item_content(cold.data, "auto", "tfidf", options)
+    flat = all_but_the_top(np.concatenate([raw[d] for d in cold.data.domains]), 1)
+    start = sum(cold.data.num_items(d) for d in cold.data.domains[:cold.data.domains.index("tgt")])
+    expected = unit_rows({"tgt": flat[start:start + cold.data.num_items("tgt")]})["tgt"]
+    np.testing.assert_allclose(knn.items_.numpy(), expected, atol=1e-5)
+    plain = cdgraph.make_model("content-knn", "tgt", **TFIDF).fit(cold, **FIT)
+    assert not torch.allclose(knn.items_, plain.items_)
