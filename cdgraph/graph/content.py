@@ -90,7 +90,10 @@ def item_content(data: CrossDomainData, columns: str | Sequence[str] | None = "a
         text_encoder: A text encoder for :func:`cdgraph.text.encode` (a registered name, a
             function ``f(list[str]) -> [n, d]``, a :class:`~cdgraph.text.TextEncoder`).
         text_options (dict, optional): Its options and :func:`~cdgraph.text.encode`'s
-            (``dim``, ``cache_dir``, ``cache``, ``name``...).
+            (``dim``, ``cache_dir``, ``cache``, ``name``, ``remove_top``...). ``remove_top``
+            defaults to ``"auto"``: the encoder's own post-processing (WordLlama's vectors are
+            centred over all domains' items together and lose their two leading principal
+            directions, :func:`~cdgraph.text.postprocess.all_but_the_top`).
 
     Raises:
         ValueError: a named column that no domain has, or numeric parts of different widths in
@@ -116,7 +119,7 @@ def item_content(data: CrossDomainData, columns: str | Sequence[str] | None = "a
                              f"text encoder (e.g. 'wordllama'), or choose numeric columns with content=[...].")
         joined = {d: data.item_text(d, cols) if cols else [""] * data.num_items(d) for d, cols in texts.items()}
         flat = [t for d in data.domains for t in joined[d]]
-        matrix = encode(flat, text_encoder, **dict(text_options or {}))
+        matrix = encode(flat, text_encoder, **{"remove_top": "auto", **(text_options or {})})
         start = 0
         for d in data.domains:
             parts[d].append(matrix[start:start + data.num_items(d)])

@@ -45,9 +45,14 @@ class TextEncoder:
     Attributes:
         dim (int or None): Output dimension when known before encoding (needed only when every
             text is empty).
+        remove_top (int or None): The post-processing this encoder's output gets in the models'
+            item content (``remove_top="auto"`` of :func:`cdgraph.text.encode`): centring and
+            removing this many leading principal directions
+            (:func:`~cdgraph.text.postprocess.all_but_the_top`); None for none. (default: None)
     """
 
     dim: int | None = None
+    remove_top: int | None = None
 
     def embed(self, texts: list[str]) -> Any:  # pragma: no cover - interface
         """Embed non-empty ``texts``; return an array-like ``[len(texts), d]``."""

@@ -45,7 +45,7 @@ def resolve_text_encoder(encoder: Any = "wordllama", **options: Any) -> TextEnco
 
 
 def encode(texts: Iterable[str], encoder: Any = "wordllama", *, cache_dir: str | os.PathLike | None = None,
-           cache: bool = True, remove_top: int | None = None, **options: Any) -> np.ndarray:
+           cache: bool = True, remove_top: int | None | str = None, **options: Any) -> np.ndarray:
     """Embed ``texts`` (e.g. item titles) as a float32 matrix ``[len(texts), d]``, one row per
     text in the order given; empty texts give zero rows (a precomputed matrix is kept as is).
 
@@ -67,10 +67,20 @@ def encode(texts: Iterable[str], encoder: Any = "wordllama", *, cache_dir: str |
         remove_top (int, optional): Centre the rows over ``texts`` and remove this many leading
             principal directions (:func:`~cdgraph.text.postprocess.all_but_the_top`; 0 only
             centres), after the cache: the cache holds the encoder's own output. None keeps
-            the encoder's output as it is. (default: None)
+            the encoder's output as it is; ``"auto"``, the encoder's own choice
+            (:attr:`TextEncoder.remove_top <cdgraph.text.TextEncoder>`: 2 for ``wordllama``,
+            None for the others, a function and a precomputed matrix), which is what the
+            models' item content uses (:func:`cdgraph.graph.content.item_content`). The
+            directions are estimated from ``texts``: give many (a catalogue), not a handful.
+            (default: None)
         **options: The encoder's options, e.g. ``dim=128``.
     """
-    out = _encode(as_texts(texts), resolve_text_encoder(encoder, **options), cache_dir, cache)
+    if not (remove_top is None or remove_top == "auto" or isinstance(remove_top, int)):
+        raise TypeError(f"remove_top must be an int, None or 'auto', got {remove_top!r}.")
+    model = resolve_text_encoder(encoder, **options)
+    out = _encode(as_texts(texts), model, cache_dir, cache)
+    if remove_top == "auto":
+        remove_top = model.remove_top
     return out if remove_top is None else all_but_the_top(out, remove_top)
 
 

@@ -53,6 +53,12 @@ class WordLlamaEncoder(TextEncoder):
     CPU with numpy only; it is loaded from the installed package and never downloaded.
     Needs ``pip install "cdgraph[text]"``.
 
+    Means of token vectors share a large common direction, so the models' item content
+    post-processes them (``remove_top = 2``: centred over the whole catalogue, the two leading
+    principal directions removed, :func:`~cdgraph.text.postprocess.all_but_the_top`);
+    ``text_options={"remove_top": None}`` keeps the raw means. :func:`cdgraph.text.encode`
+    returns the raw means unless given ``remove_top``.
+
     Args:
         dim (int): 64, 128 or 256: the leading columns of the Matryoshka table. (default: 256)
         normalize (bool): Scale each row to unit length (cosine geometry). (default: True)
@@ -61,6 +67,7 @@ class WordLlamaEncoder(TextEncoder):
     """
 
     DIMS = (64, 128, 256)
+    remove_top = 2
 
     def __init__(self, dim: int = SHIPPED_DIM, normalize: bool = True, batch_size: int = 512) -> None:
         if dim not in self.DIMS:

@@ -129,3 +129,20 @@ def test_remove_top_post_processes_the_text_vectors_of_every_domain_together(col
     np.testing.assert_allclose(knn.items_.numpy(), expected, atol=1e-5)
     plain = cdgraph.make_model("content-knn", "tgt", **TFIDF).fit(cold, **FIT)
     assert not torch.allclose(knn.items_, plain.items_)
+
+
+def test_the_models_content_takes_the_encoders_post_processing(cold):
+    from cdgraph.graph.content import item_content
+
+    class Centred(cdgraph.text.TextEncoder):
+        remove_top = 0  # centre only
+
+        def embed(self, texts):
+            return np.array([[len(t), t.count("tea") + 5.0, t.count("pan") + 5.0] for t in texts])
+
+    content = item_content(cold.data, "auto", Centred(), {"cache": False})
+    raw = item_content(cold.data, "auto", Centred(), {"cache": False, "remove_top": None})
+    rows = np.concatenate([content[d] for d in cold.data.domains])
+    has = np.abs(np.concatenate([raw[d] for d in cold.data.domains])).sum(1) > 0
+    np.testing.assert_allclose(rows[has].mean(0), 0.0, atol=1e-4)
+    assert np.abs(np.concatenate([raw[d] for d in cold.data.domains])[has].mean(0)).max() > 1

@@ -60,3 +60,23 @@ def test_encode_applies_it_after_the_cache(tmp_path, counting):
     np.testing.assert_allclose(done, all_but_the_top(raw, 1), atol=1e-6)
     assert not done[-1].any()  # the empty text keeps its zero row
     assert not np.allclose(done, raw)
+
+
+class Lengths(text.TextEncoder):
+    """An encoder that asks for one direction removed, as WordLlama asks for two."""
+
+    remove_top = 1
+
+    def embed(self, texts):
+        return np.array([[len(t), t.count("a") + 3.0, t.count("e") + 3.0] for t in texts])
+
+
+def test_auto_is_the_encoders_own_choice_and_plain_encode_keeps_its_output():
+    texts = [f"item {i} " + "a" * (i % 7) + "e" * (i % 5) for i in range(40)]
+    raw = text.encode(texts, Lengths(), cache=False)
+    np.testing.assert_array_equal(raw, Lengths()(texts))
+    np.testing.assert_allclose(text.encode(texts, Lengths(), cache=False, remove_top="auto"),
+                               all_but_the_top(raw, 1), atol=1e-6)
+    assert text.TfidfEncoder.remove_top is None and text.WordLlamaEncoder.remove_top == 2
+    with pytest.raises(TypeError, match="remove_top must be"):
+        text.encode(texts, Lengths(), cache=False, remove_top="yes")
