@@ -10,7 +10,9 @@ import torch
 from torch import Tensor
 
 from cdgraph.data.split import Split
+from cdgraph.graph.content import unit_rows
 from cdgraph.models.baselines import lightgcn_target
+from cdgraph.models.content import mean_profiles
 from cdgraph.models.factors import FactorRecommender, active
 from cdgraph.models.graph import GraphRecommender
 from cdgraph.models.ptupcdr import PTUPCDR
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 GRAPH_ONLY = {"source_weight": None, "neighbors": None, "cold_simulation": 0.0}
 #: what the bridge may map between: the graph model's factors or its own per-domain ones
 BRIDGE_FACTORS = ("separate", "graph")
+#: how items without training interactions are scored: by content alone, or as the graph model does
+NEW_ITEMS = ("content", None)
 
 
 @register_model("cdgraph")
@@ -60,6 +64,16 @@ class GraphMix(FactorRecommender):
     u_B / \sigma_B(u),\ \gamma\,[u\ \text{warm}]\, u_T / \sigma_T(u)]` with item factors
     :math:`[i_G - \mu_G,\ i_B - \mu_B,\ i_T - \mu_T]`, which is how it is stored and scored.
 
+    **New items.** When the graph model uses item content, a target item without any training
+    interaction is scored from its content alone, as content-kNN
+    (:class:`~cdgraph.models.content.ContentKNN`) scores it: the cosine of its content vector
+    :math:`\tilde c_i` with the user's profile :math:`p_u`, the mean content of the user's
+    training items in every domain, standardised over the target's items like the other parts
+    (:math:`z_C`); trained items keep the score above. On ``benchmarks/results/content.md``
+    (``new-items``: each held-out new item ranked among the other new items) the graph model's
+    own scores of new items, from the projection of their content alone, ranked them far worse
+    than content-kNN. ``new_items=None`` keeps them.
+
     :math:`\beta` and :math:`\gamma` are chosen among ``weights`` by validation
     ``valid_metric`` (ties go to the smaller weight; 0 is the graph model alone). The
     metric is a mean over users and each weight touches only its own users, so choosing
@@ -84,6 +98,9 @@ class GraphMix(FactorRecommender):
             saves the two factor fits, about half the bridge's time, but on
             ``benchmarks/results/bridge.md`` it ranked worse: the separate factors add a view
             the graph model lacks. (default: ``"separate"``)
+        new_items (str or None): ``"content"``: items without training interactions are scored
+            by content alone (above), when the graph model has item content; None: by the
+            graph model. (default: ``"content"``)
         min_part_share (float): The share of validation users that must need a part (cold
             users the bridge, warm users the target-only model) for it to be trained; 0
             trains it when any validation user needs it. Without validation interactions a
@@ -105,12 +122,13 @@ class GraphMix(FactorRecommender):
             when no held-out user was warm.
         beta_ (float): The bridge's weight for cold users.
         gamma_ (float): The target-only model's weight for warm users.
+        new_items_ (int): How many target items were scored by content alone.
         valid_scores_ (dict[str, dict[float, float]]): Validation ``valid_metric`` of each
             candidate ``"beta"`` and ``"gamma"`` tried.
     """
 
     def __init__(self, target: str, weights: Sequence[float] = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0),
-                 bridge_factors: str = "separate", min_part_share: float = 0.01,
+                 bridge_factors: str = "separate", min_part_share: float = 0.01, new_items: str | None = "content",
                  bridge_options: dict[str, Any] | None = None,
                  target_only_options: dict[str, Any] | None = None, **options: Any) -> None:
         weights = tuple(float(w) for w in weights)
@@ -118,6 +136,9 @@ class GraphMix(FactorRecommender):
             raise ValueError(f"weights must be in [0, 1], got {weights!r}.")
         if bridge_factors not in BRIDGE_FACTORS:
             raise ValueError(f"bridge_factors must be one of {BRIDGE_FACTORS}, got {bridge_factors!r}.")
+        if new_items not in NEW_ITEMS:
+            raise ValueError(f"new_items must be one of {NEW_ITEMS}, got {new_items!r}.")
+        self.new_items = new_items
         if not 0.0 <= float(min_part_share) <= 1.0:
             raise ValueError(f"min_part_share must be in [0, 1], got {min_part_share!r}.")
         self.target, self.weights, self.bridge_factors = target, weights, bridge_factors
@@ -178,8 +199,10 @@ class GraphMix(FactorRecommender):
             yield Fit("target-only", self.target_only_, split, GRAPH_ONLY)
             parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_.final())))
             masks.append(("gamma", warm))
+        self.new_items_ = 0
         if not masks:  # no held-out user needs another part: exactly the graph model
             self.users_, self.items_ = raw
+            self._score_new_items_by_content(split, graph, alone=True)
             return
         self.items_ = torch.cat([i for _, i in parts], 1)
         chosen = {name: 0.0 for name, _ in masks}
@@ -200,6 +223,30 @@ class GraphMix(FactorRecommender):
                      chosen)
         self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
         self.users_ = mix(list(chosen.values()))
+        self._score_new_items_by_content(split, graph)
+
+    def _score_new_items_by_content(self, split: Split, graph: GraphRecommender, alone: bool = False) -> None:
+        """Replace the scores of the target items without training interactions by the
+        standardised content part :math:`z_C` (a last pair of factor blocks: zero for the other
+        items, whose own blocks are zeroed for these). ``alone``: the factors are the graph
+        model's raw ones, standardised first (the same ranking per user, on the scale of
+        :math:`z_C`)."""
+        content = graph.ctx_.content if graph.ctx_ is not None else None
+        new = np.ones(split.data.num_items(self.target), bool)
+        new[split.train[self.target]["item"].to_numpy()] = False
+        if self.new_items is None or content is None or not new.any():
+            return
+        if alone:
+            self.users_, self.items_ = _standardised(self.users_, self.items_)
+        vectors = {d: x.detach().cpu().numpy() for d, x in content.items()}
+        profiles = torch.from_numpy(unit_rows({"u": mean_profiles(split, vectors)})["u"])
+        users, items = _standardised(profiles, torch.from_numpy(vectors[self.target]))
+        mask = torch.from_numpy(new)[:, None]
+        self.users_ = torch.cat([self.users_, users], 1)
+        self.items_ = torch.cat([self.items_.masked_fill(mask, 0.0), items.masked_fill(~mask, 0.0)], 1)
+        self.new_items_ = int(new.sum())
+        log.info("GraphMix: %d %r items without training interactions scored by content.", self.new_items_,
+                 self.target)
 
     def _needed(self, users: np.ndarray, split: Split) -> bool:
         """Whether enough held-out users are among ``users`` (a mask) to train their part:

@@ -146,3 +146,25 @@ def test_the_models_content_takes_the_encoders_post_processing(cold):
     has = np.abs(np.concatenate([raw[d] for d in cold.data.domains])).sum(1) > 0
     np.testing.assert_allclose(rows[has].mean(0), 0.0, atol=1e-4)
     assert np.abs(np.concatenate([raw[d] for d in cold.data.domains])[has].mean(0)).max() > 1
+
+
+def test_graph_mix_ranks_new_items_by_content_as_content_knn_does(cold):
+    options = dict(**SMALL, bridge_options={"layers": 1, "meta_epochs": 4}, **TFIDF)
+    mix = cdgraph.make_model("cdgraph", "tgt", **options).fit(cold, **FIT)
+    knn = cdgraph.make_model("content-knn", "tgt", **TFIDF).fit(cold, **FIT)
+    trained = np.unique(cold.train["tgt"]["item"].to_numpy())
+    new = torch.from_numpy(np.setdiff1d(np.arange(cold.data.num_items("tgt")), trained))
+    assert mix.new_items_ == len(new) >= 5
+    users = torch.from_numpy(np.unique(cold.test["user"].to_numpy()))
+    a, b = mix.score_users(users)[:, new], knn.score_users(users)[:, new]
+    has_profile = b.abs().sum(1) > 0
+    assert has_profile.sum() > 10
+    # per user, the same order of the new items (scores are a positive affine map of the kNN's)
+    corr = [np.corrcoef(x.numpy(), y.numpy())[0, 1] for x, y in zip(a[has_profile], b[has_profile])]
+    assert min(corr) > 0.9999
+    graph_scored = cdgraph.make_model("cdgraph", "tgt", **options, new_items=None).fit(cold, **FIT)
+    assert graph_scored.new_items_ == 0
+    old = torch.from_numpy(trained)  # trained items keep the scores the mix gives them either way
+    torch.testing.assert_close(mix.score_users(users)[:, old].argsort(1), graph_scored.score_users(users)[:, old].argsort(1))
+    with pytest.raises(ValueError, match="new_items must be"):
+        cdgraph.make_model("cdgraph", "tgt", new_items="knn")
