@@ -127,7 +127,7 @@ def run_one(data, split, dataset: str, target: str, setting: str, model: str, se
     started = time.perf_counter()
     fitted = cdgraph.make_model(name, target, **options).fit(split, **fit)
     seconds = time.perf_counter() - started
-    negatives = new_item_negatives(split, seed) if setting == "new-items" else "sampled"
+    negatives = cdgraph.evaluation.new_item_negatives(split, seed=seed) if setting == "new-items" else "sampled"
     rows = fitted.evaluate(split, protocol="sampled", num_negatives=999, k=(5, 10), seed=seed, per_row=True,
                            negatives=negatives)
     metrics = rows.drop(columns=[c for c in rows.columns if c == "rank" or rows[c].dtype == object]).mean()
@@ -162,19 +162,6 @@ def new_in_top10(fitted: cdgraph.Recommender, split: cdgraph.Split, chunk: int =
             top = torch.topk(scores, 10, dim=1).indices.numpy()
             shares.append(new[top].mean(1))
     return float(np.concatenate(shares).mean())
-
-
-def new_item_negatives(split: cdgraph.Split, seed: int, num_negatives: int = 999) -> np.ndarray:
-    """Per test row of a ``cold_items`` split, up to ``num_negatives`` negatives drawn (seeded)
-    among the test's new items only, never one the user holds out; ``-1`` pads."""
-    from cdgraph.evaluation import sample_negatives
-
-    test = split.test
-    users = torch.from_numpy(test["user"].to_numpy(np.int64, copy=True))
-    items = torch.from_numpy(test["item"].to_numpy(np.int64, copy=True))
-    return sample_negatives(users, items, split.data.num_items(split.target), num_negatives, users, items,
-                            candidates=torch.from_numpy(np.asarray(split.info["test_items"], np.int64)),
-                            seed=seed, allow_fewer=True).numpy()
 
 
 def finished(done: pd.DataFrame) -> set[tuple]:

@@ -10,8 +10,9 @@ their titles), once id-only (``content=None``) and once with the titles encoded 
 * a thin bridge: the dataset's split with only 10 % of the shared users keeping their kitchen
   history.
 
-It prints NDCG@10 and HR@10 (1 + 999 sampled negatives, the dataset's protocol) side by side,
-then a user's recent items and the new items the text model recommends them, by title.
+It prints NDCG@10 and HR@10 (1 + 999 sampled negatives, the dataset's protocol; for new items,
+999 other new items: ``cdgraph.evaluation.new_item_negatives``) side by side, then a user's
+recent items and the new items the text model recommends them, by title.
 
     python examples/content_features.py [--epochs 10] [--root PATH] [--seed 0]
                                         [--settings warm new-items thin-bridge] [--quick]
@@ -87,7 +88,12 @@ def main() -> None:
     for setting, split in splits.items():
         models[setting] = fit_both(split, args.epochs, args.seed, args.quick)
         for name, model in models[setting].items():
-            metrics = model.evaluate(split, protocol="sampled", num_negatives=999, k=(10,), seed=args.seed)
+            # new items are ranked among the other new items: against trained items only (the
+            # default negatives), putting every new item first would win whichever it ranks first
+            negatives = (cdgraph.evaluation.new_item_negatives(split, seed=args.seed) if "new items" in setting
+                         else "sampled")
+            metrics = model.evaluate(split, protocol="sampled", num_negatives=999, k=(10,), seed=args.seed,
+                                     negatives=negatives)
             rows[(setting, name)] = {"NDCG@10": metrics["NDCG@10"], "HR@10": metrics["HR@10"]}
     table = pd.DataFrame(rows).T.unstack(1)
     table.columns = [f"{metric} {name}" for metric, name in table.columns]

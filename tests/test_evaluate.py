@@ -84,3 +84,24 @@ def test_cold_and_warm_copies_count_on_a_split_with_cold_users():
         check_metric("cold/NDCG@10", "sampled")
     with pytest.raises(ValueError, match="'cold/NDGC@10' is not reported"):
         check_metric("cold/NDGC@10", "sampled", groups=True)
+
+
+def test_new_item_negatives_rank_new_items_among_new_items():
+    import cdgraph
+    from cdgraph.evaluation import new_item_negatives
+
+    data = synthetic(num_users=150, items_per_domain=80, interactions_per_domain=1500, seed=3)
+    target = data.domains[-1]
+    split = cdgraph.data.cold_items(data, target, fraction=0.4, seed=0)
+    for on in ("valid", "test"):
+        held = split.part(on)
+        negatives = new_item_negatives(split, on=on, num_negatives=10, seed=1)
+        assert negatives.shape == (len(held), 10)
+        pool = set(split.info[f"{on}_items"].tolist())
+        own = held.groupby("user")["item"].apply(set)
+        for (user, item), row in zip(held[["user", "item"]].itertuples(index=False), negatives):
+            drawn = set(row[row >= 0].tolist())
+            assert drawn <= pool and item not in drawn and not drawn & own[user]
+        np.testing.assert_array_equal(negatives, new_item_negatives(split, on=on, num_negatives=10, seed=1))
+    with pytest.raises(ValueError, match="made by cdgraph.data.cold_items"):
+        new_item_negatives(splits.leave_one_out(data, target, seed=0))

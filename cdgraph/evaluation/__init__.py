@@ -7,7 +7,9 @@
   users scored in chunks; Recall / NDCG / HR / Precision / MRR at K, one row per user.
 * :func:`sampled_ranking`: the 1 + n sampled protocol of NCF / DisenCDR / CDRIB, with
   pessimistic ties; MRR, HR and NDCG at K, one row per held-out pair.
-* :func:`sample_negatives`: the seeded, vectorised negative sampler behind it.
+* :func:`sample_negatives`: the seeded, vectorised negative sampler behind it;
+  :func:`new_item_negatives`: negatives that rank a ``cold_items`` split's new items among
+  themselves.
 * :func:`classification` and :func:`auc`: one negative per positive; accuracy,
   precision, recall, F1 and AUC.
 * :func:`summarize` and :func:`paired_test`: means (per group) and significance tests.
@@ -21,10 +23,10 @@ from __future__ import annotations
 from cdgraph.evaluation.full import full_ranking
 from cdgraph.evaluation.negatives import sample_negatives
 from cdgraph.evaluation.protocols import (PROTOCOLS, check_metric, evaluate_scores, metric_names,
-                                          valid_protocol)
+                                          new_item_negatives, valid_protocol)
 from cdgraph.evaluation.sampled import auc, classification, sampled_ranking
 from cdgraph.evaluation.stats import paired_test, summarize
 
 __all__ = ["PROTOCOLS", "auc", "check_metric", "classification", "evaluate_scores", "full_ranking",
-           "metric_names", "paired_test", "sample_negatives", "sampled_ranking", "summarize",
+           "metric_names", "new_item_negatives", "paired_test", "sample_negatives", "sampled_ranking", "summarize",
            "valid_protocol"]

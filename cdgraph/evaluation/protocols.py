@@ -148,6 +148,31 @@ def draw_negatives(split: Split, on: str, num_negatives: int, seed: int = 0) -> 
                             seed=seed, allow_fewer=True).numpy()
 
 
+def new_item_negatives(split: Split, on: str = "test", num_negatives: int = 999, seed: int = 0) -> np.ndarray:
+    """Negatives that rank each held-out new item of a :func:`~cdgraph.data.cold_items` split
+    among the other new items of its part (``info["valid_items"]`` or ``info["test_items"]``),
+    never one the user holds out there; drawn once (seeded), ``-1`` pads. Pass them as
+    ``evaluate(..., protocol="sampled", negatives=...)``.
+
+    The default sampled protocol draws negatives from the *trained* items, so on such a split
+    a model that puts every new item above the trained ones wins whichever new item it ranks
+    first; these negatives measure which new item.
+
+    Raises:
+        ValueError: the split has no new items of that part (not made by ``cold_items``).
+    """
+    key = f"{on}_items"
+    if key not in split.info:
+        raise ValueError(f"new_item_negatives needs a split made by cdgraph.data.cold_items (its info holds "
+                         f"{key!r}); this {split.kind} split has {sorted(split.info)}.")
+    held = split.part(on)
+    users = torch.from_numpy(held["user"].to_numpy(np.int64, copy=True))
+    items = torch.from_numpy(held["item"].to_numpy(np.int64, copy=True))
+    return sample_negatives(users, items, split.data.num_items(split.target), num_negatives, users, items,
+                            candidates=torch.from_numpy(np.asarray(split.info[key], np.int64)),
+                            seed=seed, allow_fewer=True).numpy()
+
+
 def negatives_available(split: Split, on: str = "test") -> np.ndarray:
     """Per held-out interaction of ``split``'s ``on`` part, how many negatives the sampled
     protocol can draw: the target's training items that are neither the user's own

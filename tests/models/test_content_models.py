@@ -168,3 +168,19 @@ def test_graph_mix_ranks_new_items_by_content_as_content_knn_does(cold):
     torch.testing.assert_close(mix.score_users(users)[:, old].argsort(1), graph_scored.score_users(users)[:, old].argsort(1))
     with pytest.raises(ValueError, match="new_items must be"):
         cdgraph.make_model("cdgraph", "tgt", new_items="knn")
+
+
+def test_new_item_weight_lifts_new_items_without_reordering_them(cold):
+    options = dict(**SMALL, bridge_options={"layers": 1, "meta_epochs": 4}, **TFIDF)
+    low = cdgraph.make_model("cdgraph", "tgt", **options, new_item_weight=0.2).fit(cold, **FIT)
+    high = cdgraph.make_model("cdgraph", "tgt", **options).fit(cold, **FIT)
+    assert low.config()["new_item_weight"] == 0.2
+    new = torch.from_numpy(np.setdiff1d(np.arange(cold.data.num_items("tgt")),
+                                        cold.train["tgt"]["item"].to_numpy()))
+    users = torch.from_numpy(np.unique(cold.test["user"].to_numpy()))
+    a, b = low.score_users(users), high.score_users(users)
+    torch.testing.assert_close(a[:, new] * 5, b[:, new])  # new items: the content part alone, scaled
+    share = [float(np.isin(s.topk(5).indices.numpy(), new.numpy()).mean()) for s in (a, b)]
+    assert share[0] < share[1]
+    with pytest.raises(ValueError, match="new_item_weight must be positive"):
+        cdgraph.make_model("cdgraph", "tgt", new_item_weight=0)
