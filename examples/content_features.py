@@ -21,9 +21,10 @@ recent items and the new items the text model recommends them, by title.
 part alone (``make_model("graph", content=...)``, the source weight fixed at 1.0 as for the
 whole model) instead of the whole mixed model, whose PTUPCDR bridge (trained for the few
 held-out users new to food) takes most of the time. The data comes from ``--root``, else ``$CDGRAPH_DATA``, else it is
-downloaded. On 2 cores (one thread) it takes 21 minutes with the defaults (``time``: real
-20m44s), for NDCG@10 id + text / id only 0.128 / 0.111 (warm users), 0.076 / 0 (new items) and
-0.128 / 0.093 (thin bridge); ``--epochs 1 --settings new-items --quick`` takes 40 s.
+downloaded. With the defaults it took 23 minutes on this project's 2-core machine, shared
+with four other jobs (``time``: real 22m53s, user 7m57s), for NDCG@10 id + text / id only
+0.139 / 0.111 (warm users), 0.100 / 0.004 (new items, ranked among the other new items) and
+0.148 / 0.093 (thin bridge); ``--epochs 1 --settings new-items --quick`` takes 40 s.
 """
 from __future__ import annotations
 
