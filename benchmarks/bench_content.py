@@ -240,7 +240,8 @@ def means_table(results: pd.DataFrame) -> list[str]:
 
 
 def tests_table(results: pd.DataFrame, ranks: dict) -> list[str]:
-    pairs = [("wordllama-abtt", "idonly"), ("wordllama-abtt", "wordllama"), ("wordllama-abtt", "tfidf"),
+    pairs = [("default", "idonly"), ("default", "knn-abtt"), ("default", "wordllama-abtt"), ("default", "tfidf"),
+             ("wordllama-abtt", "idonly"), ("wordllama-abtt", "wordllama"), ("wordllama-abtt", "tfidf"),
              ("wordllama-abtt", "knn-abtt"), ("knn-abtt", "knn"),
              ("wordllama", "idonly"), ("tfidf", "idonly"), ("wordllama", "tfidf"), ("wordllama", "knn"),
              ("idonly", "pop"), ("bridge", "wordllama"), ("bridge", "idonly"), ("graph-text", "graph-idonly"),
