@@ -1,10 +1,9 @@
 """Post-processing of text embeddings before they enter the graph.
 
 Averaged token embeddings (``wordllama``) are anisotropic: their rows share a large common
-direction. On the titles of ``amazon-art-office`` the mean of the unit rows has norm 0.47 and
-the first principal direction holds 23 % of the variance (TF-IDF + SVD: 0.23 and 6 %), so any
-two titles look alike and cosine neighbours crowd around the hub direction.
-:func:`all_but_the_top` removes that shared part.
+direction, so any two titles look alike and cosine neighbours crowd around that direction.
+:func:`all_but_the_top` removes the shared part; ``benchmarks/results/content.md`` compares the
+models with and without it.
 """
 from __future__ import annotations
 
