@@ -142,26 +142,15 @@ def run_one(data, split, dataset: str, target: str, setting: str, model: str, se
     return row, rows["rank"].astype(int).tolist()
 
 
-def new_in_top10(fitted: cdgraph.Recommender, split: cdgraph.Split, chunk: int = 1024) -> float:
+def new_in_top10(fitted: cdgraph.Recommender, split: cdgraph.Split) -> float:
     """The share of new (cold) items in the test users' top-10 lists over the whole catalogue,
-    their training items left out: a fifth of the catalogue is new, so about 0.2 when a model
-    treats new and trained items alike."""
-    new = np.zeros(split.data.num_items(split.target), bool)
+    their training items left out (``recommend``): a fifth of the catalogue is new, so about 0.2
+    when a model treats new and trained items alike."""
+    data = split.data
+    new = np.zeros(data.num_items(split.target), bool)
     new[split.info["cold_items"]] = True
-    train = split.train[split.target]
-    users = np.unique(split.test["user"].to_numpy())
-    shares = []
-    with torch.no_grad():
-        for start in range(0, len(users), chunk):
-            batch = users[start:start + chunk]
-            scores = fitted.score_users(torch.from_numpy(batch)).float()
-            seen = train[train["user"].isin(batch)]
-            position = {u: n for n, u in enumerate(batch)}
-            scores[torch.tensor([position[u] for u in seen["user"]], dtype=torch.long),
-                   torch.from_numpy(seen["item"].to_numpy(np.int64, copy=True))] = float("-inf")
-            top = torch.topk(scores, 10, dim=1).indices.numpy()
-            shares.append(new[top].mean(1))
-    return float(np.concatenate(shares).mean())
+    top = fitted.recommend(data.user_ids[np.unique(split.test["user"].to_numpy())], k=10)
+    return float(new[data.item_index(split.target, top["item"])].mean())
 
 
 def finished(done: pd.DataFrame) -> set[tuple]:
@@ -320,7 +309,7 @@ PROTOCOL_NOTE = (
     "against trained items only, the earlier protocol: a model that puts every new item above the trained ones wins "
     "it whichever new item it ranks first. `new in top-10`: share of new items in the test users' top-10 lists over "
     "the whole catalogue (a fifth of the catalogue is new; about 0.2 when new and trained items are treated alike; "
-    "measured for the cold-items rows of all-but-the-top models and the new-items rows).")
+    "measured on the new-items rows, the cold-items rows predate it).")
 BUDGET_NOTE = ("Only the runs listed below were made. The script's default design is 2 datasets x 2 targets "
                f"x 3 settings x {len(DEFAULT_MODELS)} models x 5 seeds; a cell missing below was not run, and a "
                "mean over one seed has no spread. The `graph model alone` rows are outside that design, run on "
