@@ -2,7 +2,7 @@
 task, in one run (issue #22, "Done when": ``results/cost.md``).
 
     OMP_NUM_THREADS=1 CDGRAPH_DATA=../shared/data python benchmarks/bench_cost.py \
-        [--tasks ...] [--seeds 0] [--report-only]
+        [--tasks ...] [--seeds 0] [--report-only] [--out results]
 
 Per task and seed, in one process and in turn, on the grid's protocol
 (``benchmarks/grid.toml``: its epochs and training options, through
@@ -115,8 +115,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--root", default=os.environ.get("CDGRAPH_DATA"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--out", default=str(OUT), help="folder of cost.jsonl and cost.md")
     args = parser.parse_args()
-    path = OUT / "cost.jsonl"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "cost.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     committed = pd.read_csv(COMMITTED)
     for seed in [] if args.report_only else args.seeds:
@@ -126,10 +129,10 @@ def main() -> None:
             rows += measure(task, seed, args.root)
             print(json.dumps(rows[-2:]), flush=True)
             atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-            atomic_write_text(OUT / "cost.md", report(rows, committed))
+            atomic_write_text(out / "cost.md", report(rows, committed))
     if rows:
-        atomic_write_text(OUT / "cost.md", report(rows, committed))
-        print((OUT / "cost.md").read_text())
+        atomic_write_text(out / "cost.md", report(rows, committed))
+        print((out / "cost.md").read_text())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ cheaper searches would have chosen from them (issue #22, item 1).
 five candidate weights ``(0.25, 0.5, 1.0, 2.0, 3.0)`` for half the epochs, keep the best by
 validation and continue it: three fits' worth of epochs before the mix's parts. From these
 results the default became ``halving 33%→100%`` below, then the two ends alone
-(``source_weights=(0.25, 3.0)``, each to half: ``ends 0.25 & 3.0``). This records, on the grid's
+(``source_weights=(0.25, 3.0)``, each to half: ``ends 0.25 & 3.0``), then the two ends for an
+eighth of the epochs each (``ends, 1/8 each``). This records, on the grid's
 protocol (``benchmarks/grid.toml``'s epochs and training options, validation every epoch on
 the task's metric), each candidate's validation curve over that half, then replays cheaper schedules on
 the curves:
@@ -15,7 +16,10 @@ the curves:
   better of those continued (successive halving, Jamieson & Talwalkar, AISTATS 2016;
   ``search_halving=r, search_epochs=s``);
 * ``ends 0.25 & 3.0``: only the two ends of the range, each for half the epochs (the default
-  since the curves showed the score monotone or flat in the weight).
+  once the curves showed the score monotone or flat in the weight);
+* ``ends, 1/n each``: the two ends, each for ``ceil(epochs / n)`` epochs and validated once at
+  the end of that run (``search_epochs``), the winner continued; ``1/8`` is the default
+  (``search_epochs="auto"``).
 
 A schedule's winner is compared with the full search's; where they agree the final model is
 the same run (a continued loop resumes exactly), so its test metric is unchanged. Cost is in
@@ -56,6 +60,7 @@ GRID = GridConfig.from_toml(HERE / "grid.toml")  # the grid's epochs and trainin
 WEIGHTS = (0.25, 0.5, 1.0, 2.0, 3.0)  # every candidate's curve is recorded; the default tries the ends
 ENDS = ("0.25", "3.0")
 SHORT = (0.1, 0.2, 0.33)  # short and halving first rungs, as fractions of the half budget
+ENDS_SHORT = (10, 8)  # the ends, each for a tenth or an eighth of the epochs (the default: an eighth)
 
 
 def curves(task_name: str, seed: int, root: str | None) -> dict:
@@ -102,6 +107,9 @@ def replay(row: dict) -> dict[str, tuple[str, int]]:
             out[f"halving {fraction:.0%}→{share:.0%}"] = (pick({w: best_until(cs[w], until) for w in two}),
                                                           len(cs) * r + 2 * (until - r) + (full - until))
     out["ends 0.25 & 3.0"] = (pick({w: best_until(cs[w], half) for w in ENDS}), len(ENDS) * half + half)
+    for share in ENDS_SHORT:  # each end validated once, at the end of its short run
+        r = -(-full // share)
+        out[f"ends, 1/{share} each"] = (pick({w: cs[w][r - 1] for w in ENDS}), len(ENDS) * r + (full - r))
     return out
 
 

@@ -155,10 +155,11 @@ class GraphRecommender(Recommender):
     def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
         """One loop over the target's and the sources' BPR batches; with ``source_weight="auto"``
         first a :class:`~cdgraph.train.phases.Search` among ``config.source_weights``, each
-        tried for half the epochs (or ``search_epochs``; with ``search_halving``, all for that
-        many epochs and the best two for the rest; ``"auto"`` without ``search_epochs``: all
-        for a sixth of the epochs, the best two to half, unless there are only two, as by
-        default), whose winner's run then continues to
+        tried for ``search_epochs`` (``"auto"``: an eighth of the epochs with at most two
+        candidates, as by default, else as None; None: half the epochs; with
+        ``search_halving``, all for that many epochs and the best two for the rest;
+        ``"auto"`` with more than two candidates and half the epochs: all for a sixth of the
+        epochs, the best two to half), whose winner's run then continues to
         ``epochs`` (the same weights as training the winner from the start)."""
         weight = self.source_weight if config.source_weight is None else config.source_weight
         start = None
@@ -171,6 +172,8 @@ class GraphRecommender(Recommender):
             weight = 1.0
         elif weight == "auto":
             short, first = config.search_epochs, config.search_halving
+            if short == "auto":  # benchmarks/results/search.md: "ends, an eighth each"
+                short = -(-config.epochs // 8) if len(config.source_weights) <= 2 else None
             length = max(1, config.epochs // 2) if short is None else min(short, config.epochs)
             if first == "auto" and len(config.source_weights) <= 2:  # the best two are all of them
                 first = None

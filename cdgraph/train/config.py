@@ -165,9 +165,11 @@ class TrainConfig:
     source_weights: tuple[float, ...] = option((0.25, 3.0), _many(NON_NEGATIVE), "candidate source "
                                                "weights that source_weight=auto tries (the ends of the "
                                                "range: validation scores were monotone or flat in between)")
-    search_epochs: int | None = option(None, _number(True, True, (None,)), "epochs of each candidate's "
-                                       "short run in a search (source_weight=auto), validated once at its "
-                                       "end; none: half of epochs, validated every eval_every")
+    search_epochs: int | str | None = option("auto", _number(True, True, (None, "auto")), "epochs of each "
+                                             "candidate's short run in a search (source_weight=auto), "
+                                             "validated once at its end; auto: an eighth of epochs with at "
+                                             "most two candidates, else as none; none: half of epochs, "
+                                             "validated every eval_every")
     search_halving: int | str | None = option("auto", _number(True, True, (None, "auto")), "successive halving "
                                               "in a search: every candidate trains this many epochs, the best "
                                               "two continue to search_epochs (or half of epochs); auto: without "

@@ -77,3 +77,20 @@ def test_candidate_scores_equal_pairwise_scores(num_items):
         scorer.setup(8, 8)
         expected = scorer(users, items[candidates])
         torch.testing.assert_close(scorer.score_candidates(users, items, candidates), expected)
+
+
+def test_sampled_dot_equals_the_dense_products_with_repeated_and_unsorted_candidates():
+    """The CPU path (SDDMM) gives the products of the dense paths; with gradients it is not taken."""
+    from cdgraph.nn.scorers import dot_candidates, sampled_dot
+
+    gen = torch.Generator().manual_seed(1)
+    users, items = torch.randn(9, 16, generator=gen), torch.randn(300, 16, generator=gen)
+    candidates = torch.randint(0, 300, (9, 40), generator=gen)
+    candidates[:, 1] = candidates[:, 0]  # a repeated candidate (padding repeats the positive)
+    expected = (users @ items.t()).gather(1, candidates)
+    torch.testing.assert_close(sampled_dot(users, items, candidates), expected)
+    assert sampled_dot(users, items, candidates[:, :0]).shape == (9, 0)
+    users.requires_grad_(True)
+    scores = dot_candidates(users, items, candidates)  # the differentiable dense path
+    scores.sum().backward()
+    torch.testing.assert_close(users.grad, items[candidates].sum(1))
