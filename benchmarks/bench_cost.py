@@ -17,8 +17,10 @@ machine with whatever else runs, so only their ratio is comparable across rows.
 A second table gives each task's mean over the grid's seeds with today's defaults: a measured
 row where there is one, else the grid's row when the weight the grid chose is one of today's
 candidates (``ENDS``): it won among all five, so it wins between the two, and the search
-continues that same run to the same model. A task with a seed neither measured nor inferred has
-no mean.
+continues that same run to the same model. Since ``search_epochs="auto"`` the two ends train an
+eighth of the epochs each, not half: the inference then also assumes the short runs pick the
+weight the half-length ones picked, as they did on all 14 rows replayed in ``results/search.md``.
+A task with a seed neither measured nor inferred has no mean.
 
 Rows are appended to ``results/cost.jsonl`` (finished (task, seed) pairs are skipped);
 ``results/cost.md`` is rewritten after each.
