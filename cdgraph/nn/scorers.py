@@ -51,10 +51,14 @@ def dot_candidates(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
 def sampled_dot(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
     """``dot_candidates`` through :func:`torch.sparse.sampled_addmm`: the candidates are the
     column indices of a CSR matrix with ``m`` entries per row (the CPU kernel takes one dot
-    product per entry, so repeated or unsorted candidates are fine)."""
+    product per entry, so repeated or unsorted candidates are fine). More candidates per user
+    than items (a tiny catalogue) is refused by the kernel; then the whole-catalogue product,
+    which is cheap there, is used."""
     n, m = candidates.shape
     if n == 0 or m == 0:
         return users.new_zeros(n, m)
+    if m > items.size(0):
+        return (users.detach() @ items.detach().t()).gather(1, candidates)
     rows = torch.arange(0, n * m + 1, m, device=users.device)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)
