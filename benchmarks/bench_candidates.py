@@ -68,8 +68,9 @@ def main() -> None:
              "|---" * (4 + len(WAYS)) + "|"]
     for r in rows:
         sddmm = r["SDDMM (sampled_addmm)"]
+        product, gathered = r["catalogue product + gather"] / sddmm, r["gathered rows (bmm)"] / sddmm
         lines.append(f"| {r['threads']} | {r['items']:,} | " + " | ".join(f"{r[w]:.4f}" for w in WAYS)
-                     + f" | {r['catalogue product + gather'] / sddmm:.1f} | {r['gathered rows (bmm)'] / sddmm:.1f} |")
+                     + f" | {product:.1f} | {gathered:.1f} |")
     atomic_write_text(OUT / "candidates.json", json.dumps(rows, indent=1) + "\n")
     atomic_write_text(OUT / "candidates.md", "\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -229,7 +229,8 @@ def means_table(results: pd.DataFrame) -> list[str]:
 
 
 def tests_table(results: pd.DataFrame, ranks: dict) -> list[str]:
-    pairs = [("default", "idonly"), ("default", "knn-abtt"), ("default", "wordllama-abtt"), ("default", "tfidf"),
+    pairs = [("default", "idonly"), ("default", "knn-abtt"), ("default", "wordllama-abtt"),
+             ("default", "tfidf"),
              ("wordllama-abtt", "idonly"), ("wordllama-abtt", "wordllama"), ("wordllama-abtt", "tfidf"),
              ("wordllama-abtt", "knn-abtt"), ("knn-abtt", "knn"),
              ("wordllama", "idonly"), ("tfidf", "idonly"), ("wordllama", "tfidf"), ("wordllama", "knn"),

@@ -44,8 +44,8 @@ OUT = HERE / "results"
 GRID = GridConfig.from_toml(HERE / "grid.toml")
 COMMITTED = OUT / "grid" / "results.csv"
 ENDS = (0.25, 3.0)  # TrainConfig().source_weights when this was written
-KEEP = ("task", "method", "seed", "seconds", "cpu_seconds", "epochs_run", "MRR", "NDCG@10", "source_weight", "bridge_weight",
-        "target_only_weight")
+KEEP = ("task", "method", "seed", "seconds", "cpu_seconds", "epochs_run", "MRR", "NDCG@10", "source_weight",
+        "bridge_weight", "target_only_weight")
 
 
 def measure(task: str, seed: int, root: str | None) -> list[dict]:
@@ -59,12 +59,14 @@ def report(rows: list[dict], committed: pd.DataFrame) -> str:
     lines = ["# The best model's cost against one joint-graph LightGCN fit", "",
              "Written by `benchmarks/bench_cost.py` (see its docstring): per grid task and seed, `lightgcn-joint` and "
              "`cdgraph` (defaults) fitted in turn in one process on the grid's protocol. Seconds: the fit "
-             "(training and validation), wall clock; `CPU s`: the process's CPU seconds over the same fit (one "
-             "thread), which other jobs on the machine inflate far less, so `ratio` is of CPU seconds where "
-             "measured, else of wall seconds. Metric: the task's (MRR on cold-start tasks, else NDCG@10); `grid`: the "
-             "committed `results/grid/results.csv`, its row of the same seed and its mean ± std over seeds.", "",
-             "| task | seed | joint s | cdgraph s | joint CPU s | cdgraph CPU s | ratio | source weight: grid / now | "
-             "metric: grid row / now | grid mean ± std | now − grid mean (std) |", "|---" * 11 + "|"]
+             "(training and validation), wall clock; `CPU s`: the process's CPU seconds over the same fit "
+             "(one thread), which other jobs on the machine inflate far less, so `ratio` is of CPU seconds "
+             "where measured, else of wall seconds. Metric: the task's (MRR on cold-start tasks, else "
+             "NDCG@10); `grid`: the committed `results/grid/results.csv`, its row of the same seed and its "
+             "mean ± std over seeds.", "",
+             "| task | seed | joint s | cdgraph s | joint CPU s | cdgraph CPU s | ratio | "
+             "source weight: grid / now | metric: grid row / now | grid mean ± std | now − grid mean (std) |",
+             "|---" * 11 + "|"]
     by = {(r["task"], r["seed"], r["method"]): r for r in rows}
     ratios = []
     for task, seed in sorted({(r["task"], r["seed"]) for r in rows}, key=lambda ts: (list(TASKS).index(ts[0]), ts[1])):
@@ -81,7 +83,8 @@ def report(rows: list[dict], committed: pd.DataFrame) -> str:
         cpus = f"{joint['cpu_seconds']:.0f} | {best['cpu_seconds']:.0f}" if cpu else "— | —"
         old_weight = same["source_weight"].iloc[0] if len(same) else float("nan")
         old_metric = same[metric].iloc[0] if len(same) else float("nan")
-        lines.append(f"| {task} | {seed} | {joint['seconds']:.0f} | {best['seconds']:.0f} | {cpus} | {ratio:.2f} | "
+        lines.append(f"| {task} | {seed} | {joint['seconds']:.0f} | {best['seconds']:.0f} | {cpus} | "
+                     f"{ratio:.2f} | "
                      f"{old_weight} / {best['source_weight']} | {old_metric:.4f} / {best[metric]:.4f} | "
                      f"{mean:.4f} ± {std:.4f} | {(best[metric] - mean) / std:+.2f} |")
     if ratios:

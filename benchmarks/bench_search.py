@@ -117,8 +117,9 @@ def report(rows: list[dict], confirmed: list[dict] = ()) -> str:
     lines = ["# The source-weight search, replayed", "",
              "Written by `benchmarks/bench_search.py` (see its docstring). Per task and seed, the full "
              "search's winner and each cheaper schedule's (lengths as shares of half the epochs: `halving 10%→50%` "
-             "trains every candidate a tenth of the half, the best two to a half of the half; `ends, 1/8 each`: the "
-             "two ends, each an eighth of all the epochs and validated once at its end, the default); `=` where it "
+             "trains every candidate a tenth of the half, the best two to a half of the half; `ends, 1/8 "
+             "each`: the two ends, each an eighth of all the epochs and validated once at its end, the "
+             "default); `=` where it "
              "agrees with the full search. "
              "`epochs / fit`: training epochs before the mix divided by one fit's budget (mean over rows); "
              "`worst validation loss`: the largest drop, over rows, of the chosen candidate's best validation "

@@ -36,15 +36,16 @@ def dot_candidates(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
     On the CPU without gradients, a sampled dense product (SDDMM,
     :func:`torch.sparse.sampled_addmm`) computes only the ``n m`` products asked for: with
     1 + 999 candidates per user it beat the two ways below at every catalogue size from 5,000
-    to 200,000 items on one thread (``benchmarks/results/candidates.md``). Elsewhere, gathering ``[n, m, d]`` item rows
-    costs more than scoring the user against the whole catalogue and picking ``m`` scores,
-    unless the catalogue is much larger than ``m``; so the product up to 64 ``m`` items and the
-    gather beyond.
+    to 200,000 items on one thread (``benchmarks/results/candidates.md``). Elsewhere, gathering
+    ``[n, m, d]`` item rows costs more than scoring the user against the whole catalogue and
+    picking ``m`` scores, unless the catalogue is much larger than ``m``; so the product up to
+    64 ``m`` items and the gather beyond.
     """
-    if users.device.type == "cpu" and not (torch.is_grad_enabled() and (users.requires_grad or items.requires_grad)):
+    differentiable = torch.is_grad_enabled() and (users.requires_grad or items.requires_grad)
+    if users.device.type == "cpu" and not differentiable:
         return sampled_dot(users, items, candidates)
     if items.size(0) <= 64 * candidates.size(1):
-        return (users @ items.t()).gather(1, candidates)
+        return _catalogue_dot(users, items, candidates)
     return torch.bmm(items[candidates], users.unsqueeze(2)).squeeze(2)
 
 
@@ -57,14 +58,20 @@ def sampled_dot(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
     n, m = candidates.shape
     if n == 0 or m == 0:
         return users.new_zeros(n, m)
+    users, items = users.detach(), items.detach()
     if m > items.size(0):
-        return (users.detach() @ items.detach().t()).gather(1, candidates)
+        return _catalogue_dot(users, items, candidates)
     rows = torch.arange(0, n * m + 1, m, device=users.device)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)
         pattern = torch.sparse_csr_tensor(rows, candidates.reshape(-1).long(), users.new_zeros(n * m),
                                           size=(n, items.size(0)), check_invariants=False)
-        return torch.sparse.sampled_addmm(pattern, users.detach(), items.detach().t(), beta=0.0).values().view(n, m)
+        return torch.sparse.sampled_addmm(pattern, users, items.t(), beta=0.0).values().view(n, m)
+
+
+def _catalogue_dot(users: Tensor, items: Tensor, candidates: Tensor) -> Tensor:
+    """Each user against the whole catalogue, then its candidates' scores picked."""
+    return (users @ items.t()).gather(1, candidates)
 
 
 @register_scorer("mlp")
