@@ -3,6 +3,8 @@ personalised bridge for users new to the target."""
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import replace
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -20,7 +22,7 @@ from cdgraph.models.registry import register_model
 from cdgraph.nn.base import SCORERS
 from cdgraph.nn.scorers import DotScorer
 from cdgraph.train.config import TrainConfig
-from cdgraph.train.phases import Fit
+from cdgraph.train.phases import Fit, Search
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,12 @@ class GraphMix(FactorRecommender):
             ones: at 1, new items filled 89 % of the top-10 lists on Arts, 42 % on Office and
             48 % on Food (``new-items`` runs, ``new in top-10`` in ``content.md``), where they
             are a fifth of the catalogue; lower it to show fewer. (default: 1.0)
+        probe (float, optional): The share of the epochs the target-only part trains before
+            its weight is tried on validation. When the best weight is then 0, the part is
+            dropped and trains no further; otherwise its run continues to the full epochs.
+            On ``benchmarks/results/grid`` the part's weight was 0 on every seed of
+            Sport→Cloth and Cloth→Sport, where the part cost about half a joint-graph fit
+            (``benchmarks/results/cost.md``). None trains it in full. (default: ``0.25``)
         min_part_share (float): The share of validation users that must need a part (cold
             users the bridge, warm users the target-only model) for it to be trained; 0
             trains it when any validation user needs it. Without validation interactions a
@@ -134,7 +142,7 @@ class GraphMix(FactorRecommender):
 
     def __init__(self, target: str, weights: Sequence[float] = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0),
                  bridge_factors: str = "separate", min_part_share: float = 0.01, new_items: str | None = "content",
-                 new_item_weight: float = 1.0,
+                 new_item_weight: float = 1.0, probe: float | None = 0.25,
                  bridge_options: dict[str, Any] | None = None,
                  target_only_options: dict[str, Any] | None = None, **options: Any) -> None:
         weights = tuple(float(w) for w in weights)
@@ -147,6 +155,9 @@ class GraphMix(FactorRecommender):
         if not float(new_item_weight) > 0:
             raise ValueError(f"new_item_weight must be positive, got {new_item_weight!r}.")
         self.new_items, self.new_item_weight = new_items, float(new_item_weight)
+        if probe is not None and not 0.0 < float(probe) <= 1.0:
+            raise ValueError(f"probe must be None or in (0, 1], got {probe!r}.")
+        self.probe = None if probe is None else float(probe)
         if not 0.0 <= float(min_part_share) <= 1.0:
             raise ValueError(f"min_part_share must be in [0, 1], got {min_part_share!r}.")
         self.target, self.weights, self.bridge_factors = target, weights, bridge_factors
@@ -185,7 +196,8 @@ class GraphMix(FactorRecommender):
     def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
         """The graph model, then the parts the held-out users need (trained with the same
         options less the graph model's own: ``source_weight``, ``neighbors``,
-        ``cold_simulation``), then their weights on validation."""
+        ``cold_simulation``; the target-only part first for ``probe`` of the epochs, kept only
+        when it then adds to the graph model on validation), then their weights on validation."""
         graph = GraphRecommender(self.target, **self.options)
         self.graph_, self.bridge_, self.target_only_ = graph, None, None
         yield Fit("graph", graph, split)
@@ -204,34 +216,80 @@ class GraphMix(FactorRecommender):
             masks.append(("beta", cold))
         if self._needed(warm, split):
             self.target_only_ = lightgcn_target(self.target, **self.target_only_options)
-            yield Fit("target-only", self.target_only_, split, GRAPH_ONLY)
-            parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_.final())))
-            masks.append(("gamma", warm))
+            kept = yield from self._target_only(split, config, parts, masks, warm)
+            if kept:
+                parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_.final())))
+                masks.append(("gamma", warm))
+            else:
+                self.target_only_ = None
         self.new_items_ = 0
         if not masks:  # no held-out user needs another part: exactly the graph model
             self.users_, self.items_ = raw
             self._score_new_items_by_content(split, graph, alone=True)
             return
+        if not len(split.valid):
+            log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
+            chosen = {name: 0.5 for name, _ in masks}
+            self.items_ = torch.cat([i for _, i in parts], 1)
+            mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
+            self.users_ = mix(list(chosen.values()))
+        else:
+            chosen = self._choose(split, config, parts, masks)
+        self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
+        self._score_new_items_by_content(split, graph)
+
+    def _choose(self, split: Split, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
+                masks: list[tuple[str, np.ndarray]], key: str = "") -> dict[str, float]:
+        """Each part's weight among ``weights`` by validation, in turn (the others' fixed at
+        their chosen values); leaves ``users_``/``items_`` as the chosen mix and records the
+        scores in ``valid_scores_`` (under ``key`` + the weight's name)."""
+        check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
+                                config.seed)
         self.items_ = torch.cat([i for _, i in parts], 1)
         chosen = {name: 0.0 for name, _ in masks}
         mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
-        if not len(split.valid):
-            log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
-            chosen = {name: 0.5 for name in chosen}
-        else:
-            check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
-                                    config.seed)
-            for name in chosen:
-                scores = self.valid_scores_[name] = {}
-                for w in self.weights:
-                    self.users_ = mix([chosen[n] if n != name else w for n in chosen])
-                    scores[w] = float(check()[config.valid_metric])
-                chosen[name] = max(scores, key=lambda w: (scores[w], -w))
-            log.info("GraphMix weights on validation %s: %s -> %s", config.valid_metric, self.valid_scores_,
-                     chosen)
-        self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
+        for name in chosen:
+            scores = self.valid_scores_[key + name] = {}
+            for w in self.weights:
+                self.users_ = mix([chosen[n] if n != name else w for n in chosen])
+                scores[w] = float(check()[config.valid_metric])
+            chosen[name] = max(scores, key=lambda w: (scores[w], -w))
+        log.info("GraphMix weights on validation %s: %s -> %s", config.valid_metric,
+                 {k: v for k, v in self.valid_scores_.items() if k.startswith(key)}, chosen)
         self.users_ = mix(list(chosen.values()))
-        self._score_new_items_by_content(split, graph)
+        return chosen
+
+    def _target_only(self, split: Split, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
+                     masks: list[tuple[str, np.ndarray]], warm: np.ndarray) -> Iterator[Any]:
+        """Phases of the target-only part; returns whether it is kept. With ``probe``, its run
+        stops after that share of the epochs for a look at the mix on validation: a part whose
+        best weight is then 0 is dropped (it would not pay for the rest of its training); else
+        the same run continues to the end."""
+        part, config = self.target_only_, replace(config, **GRAPH_ONLY)
+        short = None if self.probe is None else max(1, math.ceil(config.epochs * self.probe))
+        if short is None or short >= config.epochs or not len(split.valid):
+            yield Fit("target-only", part, split, GRAPH_ONLY)
+            return True
+        weight = part.source_weight
+        found = yield Search("target-only/probe", [weight], lambda w: part.loop(split, config, w),
+                             epochs=short, validate_at_end=True)
+        loop = part.loop(split, config, weight)
+        loop.name = "target-only"
+        if found.state is not None:
+            part.network_.load_state_dict(found.state["network"])  # the probe's weights (also when resumed)
+            part.invalidate()
+            probed = _standardised(*(t.detach().cpu() for t in part.final()))
+            gamma = self._choose(split, config, parts + [probed], masks + [("gamma", warm)], key="probe/")["gamma"]
+            if gamma == 0.0:
+                log.info("GraphMix: the target-only part trained %d of %d epochs added nothing on "
+                         "validation; dropped.", short, config.epochs)
+                return False
+            loop.start = found.state
+        result = yield loop
+        part.source_weight_, part.train_config_ = float(weight), config
+        part.histories_ = {"train": result.history}
+        part.invalidate()
+        return True
 
     def _score_new_items_by_content(self, split: Split, graph: GraphRecommender, alone: bool = False) -> None:
         """Replace the scores of the target items without training interactions by the

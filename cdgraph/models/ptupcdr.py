@@ -102,6 +102,10 @@ class PTUPCDR(TransferRecommender):
         meta_lr (float): Adam learning rate of :math:`h` and :math:`g`. (default: 0.001)
         meta_batch_size (int): Interactions per meta step. (default: 512)
         meta_l2 (float): Adam weight decay of :math:`h` and :math:`g`. (default: 0.01)
+        source_epochs (int or str, optional): Epochs of the source factors, which have no
+            validation to stop them early: None, the fit's ``epochs`` (as published); an int;
+            or ``"target"``, as many as the target factors trained before they stopped early.
+            (default: None)
 
     The paper trains the bridge without regularisation. Fitting the shared users'
     interactions alone, the ``k*k``-output meta network overfits them within a few
@@ -121,7 +125,10 @@ class PTUPCDR(TransferRecommender):
     def __init__(self, target: str, source: str | None = None, dim: int = 64, layers: int = 0,
                  hidden: int | None = None, meta_dim: int = 50, history: int = 50,
                  meta_epochs: int = 20, meta_lr: float = 0.001, meta_batch_size: int = 512,
-                 meta_l2: float = 0.01) -> None:
+                 meta_l2: float = 0.01, source_epochs: int | str | None = None) -> None:
+        if not (source_epochs in (None, "target") or (isinstance(source_epochs, int) and source_epochs > 0)):
+            raise ValueError(f"PTUPCDR's source_epochs must be None, 'target' or a positive int, "
+                             f"got {source_epochs!r}.")
         for name, value in (("dim", dim), ("meta_dim", meta_dim), ("history", history),
                             ("meta_epochs", meta_epochs), ("meta_batch_size", meta_batch_size)):
             check_number("PTUPCDR", name, value, integer=True, positive=True)
@@ -133,7 +140,7 @@ class PTUPCDR(TransferRecommender):
         self.dim, self.layers = dim, layers
         self.hidden, self.meta_dim, self.history = hidden, meta_dim, history
         self.meta_epochs, self.meta_lr, self.meta_batch_size = meta_epochs, meta_lr, meta_batch_size
-        self.meta_l2 = meta_l2
+        self.meta_l2, self.source_epochs = meta_l2, source_epochs
         self.users_: Tensor | None = None
         self.items_: Tensor | None = None
         self.bridge_: _Bridge | None = None

@@ -87,7 +87,7 @@ def warm_split():
 
 
 def test_warm_split_mixes_a_target_only_model_and_trains_no_bridge(warm_split):
-    model = GraphMix("tgt", bridge_options=BRIDGE, **GRAPH).fit(warm_split, **FIT)
+    model = GraphMix("tgt", probe=None, bridge_options=BRIDGE, **GRAPH).fit(warm_split, **FIT)
     assert model.bridge_ is None and model.beta_ == 0.0 and model.target_only_ is not None
     assert model.target_only_.source_weight_ == 0.0  # the target's graph alone
     scores = model.valid_scores_["gamma"]
@@ -100,6 +100,29 @@ def test_warm_split_mixes_a_target_only_model_and_trains_no_bridge(warm_split):
          for s in (model.graph_.score_users(users).detach(), model.target_only_.score_users(users).detach())]
     expected = (1 - model.gamma_) * z[0] + model.gamma_ * z[1]
     torch.testing.assert_close(model.score_users(users), expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("weights", [(0.0,), (1.0,)])
+def test_probe_drops_a_target_only_part_that_adds_nothing_and_continues_one_that_does(warm_split, weights):
+    # weight 0 only: the probe's best weight is 0, so the part stops after its probe; weight 1
+    # only: it is kept, and the probe's run continues to the full epochs rather than restarting
+    seen = []
+    model = GraphMix("tgt", weights=weights, probe=0.25, bridge_options=BRIDGE, **GRAPH)
+    model.fit(warm_split, callbacks=[lambda path, state: seen.append((path, state["epoch"]))], **FIT)
+    assert set(model.valid_scores_) == ({"probe/gamma"} if weights == (0.0,) else {"probe/gamma", "gamma"})
+    probe = [epoch for path, epoch in seen if path.startswith("target-only/probe/")]
+    assert probe == [1, 2]  # a quarter of 8 epochs
+    rest = [epoch for path, epoch in seen if path == "target-only"]
+    if weights == (0.0,):
+        assert model.target_only_ is None and model.gamma_ == 0.0 and rest == []
+        users = torch.arange(20)  # exactly the graph model
+        torch.testing.assert_close(model.score_users(users), model.graph_.score_users(users).detach())
+    else:
+        assert model.target_only_ is not None and model.gamma_ == 1.0
+        assert rest == list(range(3, FIT["epochs"] + 1))  # epochs 3..8 of the same run
+        assert list(model.target_only_.history_["epoch"]) == list(range(1, FIT["epochs"] + 1))
+    with pytest.raises(ValueError, match="probe"):
+        GraphMix("tgt", probe=0.0)
 
 
 def test_split_without_held_out_users_needing_a_part_is_the_graph_model(warm_split):
@@ -120,7 +143,8 @@ def test_a_part_few_validation_users_need_is_not_trained(split):
     mixed = dataclasses.replace(split, train={**split.train, "tgt": train_tgt.drop(moved.index)}, valid=valid)
     parts = {}
     for share in (0.01, 0.05):
-        model = GraphMix("tgt", weights=[0.0, 1.0], min_part_share=share, bridge_options=BRIDGE, **GRAPH)
+        model = GraphMix("tgt", weights=[0.0, 1.0], min_part_share=share, probe=None, bridge_options=BRIDGE,
+                         **GRAPH)
         model.fit(mixed, **FIT)
         parts[share] = set(model.valid_scores_)
         assert model.target_only_ is not None
