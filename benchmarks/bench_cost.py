@@ -16,8 +16,11 @@ machine with whatever else runs, so only their ratio is comparable across rows.
 
 A second table gives each task's mean over the grid's seeds with today's defaults: a measured
 row where there is one, else the grid's row when the weight the grid chose is one of today's
-candidates (``ENDS``): it won among all five, so it wins between the two, and the search
-continues that same run to the same model. Since ``search_epochs="auto"`` the two ends train an
+candidates (``ENDS``) and its mix gave its parts weight 0: it won among all five, so it wins
+between the two, and the search continues that same run to the same model, which the mix then
+leaves alone (GraphMix's ``probe`` drops a part that adds nothing after a quarter of its epochs;
+a part kept by the probe runs on as before, but validated less often early on, so its rows are
+measured, not inferred). Since ``search_epochs="auto"`` the two ends train an
 eighth of the epochs each, not half: the inference then also assumes the short runs pick the
 weight the half-length ones picked, as they did on all 14 rows replayed in ``results/search.md``.
 A task with a seed neither measured nor inferred has no mean.
@@ -97,7 +100,8 @@ def means_table(by: dict, committed: pd.DataFrame) -> list[str]:
     """Per task: the mean over the grid's seeds with today's defaults, measured or inferred."""
     lines = ["", "## The best model's metric over the grid's seeds", "",
              "Per seed: today's row where measured, else the grid's row where its weight is one of today's "
-             "candidates (the same run); `—` where neither.", "",
+             "candidates and its parts' weights are 0 (the same run, the graph model alone); `—` where "
+             "neither.", "",
              "| task | seeds measured / inferred | grid mean ± std | today's mean | difference (std) |",
              "|---" * 5 + "|"]
     grid = committed[committed["method"] == "cdgraph"]
@@ -109,13 +113,22 @@ def means_table(by: dict, committed: pd.DataFrame) -> list[str]:
             if now is not None:
                 values.append(now[metric])
                 measured += 1
-            elif float(old["source_weight"]) in ENDS:
+            elif float(old["source_weight"]) in ENDS and _graph_alone(old):
                 values.append(old[metric])
         mean, std = rows[metric].mean(), rows[metric].std(ddof=1)
         today = (f"{np.mean(values):.4f} | {(np.mean(values) - mean) / std:+.2f}" if len(values) == len(rows)
                  else "— | —")
         lines.append(f"| {task} | {measured} / {len(values) - measured} | {mean:.4f} ± {std:.4f} | {today} |")
     return lines
+
+
+def _graph_alone(row: pd.Series) -> bool:
+    """Whether the grid's row scored with the graph model alone: its parts' weights are 0 (not
+    missing: rows of an older GraphMix lack them). Today's run then equals it too: the part is
+    dropped by its probe, or kept at weight 0, or (not excluded, never seen) kept at a weight the
+    full run did not choose."""
+    weights = [row.get(c) for c in ("bridge_weight", "target_only_weight")]
+    return all(w is not None and not pd.isna(w) and float(w) == 0.0 for w in weights)
 
 
 def main() -> None:

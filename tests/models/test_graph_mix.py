@@ -181,3 +181,17 @@ def test_saved_factor_model_loads_safely_and_scores_the_same(split, fitted, tmp_
     torch.save(state, path)
     with pytest.raises(ValueError, match="is corrupt"):
         cdgraph.load_model(path)
+
+
+@pytest.mark.parametrize("source_epochs", [3, "target"])
+def test_bridge_source_factors_train_as_long_as_asked(split, source_epochs):
+    # the source factors have no validation to stop them: an int caps them, "target" trains them
+    # as many epochs as the target factors ran (patience 1 may stop those early)
+    last = {}
+    model = cdgraph.models.PTUPCDR("tgt", dim=16, source_epochs=source_epochs, **BRIDGE)
+    model.fit(split, callbacks=[lambda path, state: last.__setitem__(path, state["epoch"])],
+              **{**FIT, "patience": 1})
+    ran = last["target/train"]
+    assert last["source/train"] == (3 if source_epochs == 3 else ran)
+    with pytest.raises(ValueError, match="source_epochs"):
+        cdgraph.models.PTUPCDR("tgt", source_epochs="all")
