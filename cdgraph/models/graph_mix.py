@@ -108,12 +108,17 @@ class GraphMix(FactorRecommender):
             ones: at 1, new items filled 89 % of the top-10 lists on Arts, 42 % on Office and
             48 % on Food (``new-items`` runs, ``new in top-10`` in ``content.md``), where they
             are a fifth of the catalogue; lower it to show fewer. (default: 1.0)
-        probe (float, optional): The share of the epochs the target-only part trains before
-            its weight is tried on validation. When the best weight is then 0, the part is
-            dropped and trains no further; otherwise its run continues to the full epochs.
-            On ``benchmarks/results/grid`` the part's weight was 0 on every seed of
-            Sport→Cloth and Cloth→Sport, where the part cost about half a joint-graph fit
-            (``benchmarks/results/cost.md``). None trains it in full. (default: ``0.25``)
+        probe (float, optional): Whether, and for how long, a part is tried on validation
+            before it trains in full; a part whose best weight is 0 in the try is dropped.
+            The target-only part trains this share of its epochs, then either stops or its
+            run continues to the end. The bridge is first tried over the graph model's own
+            factors (``bridge_factors="graph"``, a fraction of the separate bridge's cost);
+            when that earns a weight, the bridge of ``bridge_factors`` trains. On
+            ``benchmarks/results/grid`` the target-only part's weight was 0 on every seed of
+            Sport→Cloth and Cloth→Sport, the bridge's on the cold-start Sport↔Cloth seeds that
+            recorded it, while each cost about half a joint-graph fit or more
+            (``benchmarks/results/cost.md``). None trains every part in full. (default:
+            ``0.25``)
         min_part_share (float): The share of validation users that must need a part (cold
             users the bridge, warm users the target-only model) for it to be trained; 0
             trains it when any validation user needs it. Without validation interactions a
@@ -199,8 +204,8 @@ class GraphMix(FactorRecommender):
     def phases(self, split: Split, config: TrainConfig) -> Iterator[Any]:
         """The graph model, then the parts the held-out users need (trained with the same
         options less the graph model's own: ``source_weight``, ``neighbors``,
-        ``cold_simulation``; the target-only part first for ``probe`` of the epochs, kept only
-        when it then adds to the graph model on validation), then their weights on validation."""
+        ``cold_simulation``; each first tried, see ``probe``, and kept only when it then adds
+        to the graph model on validation), then their weights on validation."""
         graph = GraphRecommender(self.target, **self.options)
         self.graph_, self.bridge_, self.target_only_ = graph, None, None
         yield Fit("graph", graph, split)
@@ -210,12 +215,9 @@ class GraphMix(FactorRecommender):
         cold = active(split, split.sources) & ~warm
         raw = tuple(t.detach().cpu() for t in graph.final())
         parts, masks = [_standardised(*raw)], []
-        if self._needed(cold, split):
-            dim = parts[0][0].shape[1]
-            self.bridge_ = (PTUPCDR(self.target, dim=dim, **self.bridge_options) if self.bridge_factors == "separate"
-                            else _GraphBridge(self.target, graph, dim=dim, **self.bridge_options))
-            yield Fit("bridge", self.bridge_, split, GRAPH_ONLY)
-            parts.append(_standardised(self.bridge_.users_.detach().cpu(), self.bridge_.items_.detach().cpu()))
+        if self._needed(cold, split) and (yield from self._bridge(split, config, graph, parts, cold)):
+            bridge = self.bridge_
+            parts.append(_standardised(bridge.users_.detach().cpu(), bridge.items_.detach().cpu()))
             masks.append(("beta", cold))
         if self._needed(warm, split):
             self.target_only_ = lightgcn_target(self.target, **self.target_only_options)
@@ -262,6 +264,35 @@ class GraphMix(FactorRecommender):
         self.users_ = mix(list(chosen.values()))
         return chosen
 
+    def _short(self, split: Split, config: TrainConfig) -> int | None:
+        """The probe's epochs, or None when there is no probe (nor validation to probe on)."""
+        short = None if self.probe is None else max(1, math.ceil(config.epochs * self.probe))
+        return None if short is None or short >= config.epochs or not len(split.valid) else short
+
+    def _bridge(self, split: Split, config: TrainConfig, graph: GraphRecommender,
+                parts: list[tuple[Tensor, Tensor]], cold: np.ndarray) -> Iterator[Any]:
+        """Phases of the bridge; returns whether it is kept (then ``bridge_``). With ``probe``, a
+        bridge over the graph model's own factors (``bridge_factors="graph"``: only its network
+        trains, no factor model) is tried on validation first. When its best weight is 0, no
+        bridge trains further; otherwise the bridge of ``bridge_factors`` trains (the probe
+        itself when that is ``"graph"``)."""
+        dim = parts[0][0].shape[1]
+        on_graph = _GraphBridge(self.target, graph, dim=dim, **self.bridge_options)
+        separate = self.bridge_factors == "separate"
+        if self.probe is not None and len(split.valid):
+            yield Fit("bridge/probe" if separate else "bridge", on_graph, split, GRAPH_ONLY)
+            probed = _standardised(on_graph.users_.detach().cpu(), on_graph.items_.detach().cpu())
+            if self._choose(split, config, parts + [probed], [("beta", cold)], key="probe/")["beta"] == 0.0:
+                log.info("GraphMix: a bridge over the graph model's factors added nothing on validation; "
+                         "no bridge.")
+                return False
+            if not separate:
+                self.bridge_ = on_graph
+                return True
+        self.bridge_ = PTUPCDR(self.target, dim=dim, **self.bridge_options) if separate else on_graph
+        yield Fit("bridge", self.bridge_, split, GRAPH_ONLY)
+        return True
+
     def _target_only(self, split: Split, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
                      masks: list[tuple[str, np.ndarray]], warm: np.ndarray) -> Iterator[Any]:
         """Phases of the target-only part; returns whether it is kept. With ``probe``, its run
@@ -269,8 +300,8 @@ class GraphMix(FactorRecommender):
         best weight is then 0 is dropped (it would not pay for the rest of its training); else
         the same run continues to the end."""
         part, config = self.target_only_, replace(config, **GRAPH_ONLY)
-        short = None if self.probe is None else max(1, math.ceil(config.epochs * self.probe))
-        if short is None or short >= config.epochs or not len(split.valid):
+        short = self._short(split, config)
+        if short is None:
             yield Fit("target-only", part, split, GRAPH_ONLY)
             return True
         weight = part.source_weight
@@ -282,7 +313,8 @@ class GraphMix(FactorRecommender):
             part.network_.load_state_dict(found.state["network"])  # the probe's weights (also when resumed)
             part.invalidate()
             probed = _standardised(*(t.detach().cpu() for t in part.final()))
-            gamma = self._choose(split, config, parts + [probed], masks + [("gamma", warm)], key="probe/")["gamma"]
+            chosen = self._choose(split, config, parts + [probed], masks + [("gamma", warm)], key="probe/")
+            gamma = chosen["gamma"]
             if gamma == 0.0:
                 log.info("GraphMix: the target-only part trained %d of %d epochs added nothing on "
                          "validation; dropped.", short, config.epochs)

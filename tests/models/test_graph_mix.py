@@ -28,7 +28,7 @@ def split():
 
 @pytest.fixture(scope="module")
 def fitted(split):
-    return GraphMix("tgt", bridge_options=BRIDGE, **GRAPH).fit(split, **FIT)
+    return GraphMix("tgt", probe=None, bridge_options=BRIDGE, **GRAPH).fit(split, **FIT)
 
 
 def test_standardised_factors_give_per_user_z_scores():
@@ -62,7 +62,8 @@ def test_graph_bridge_maps_the_graph_models_factors_and_trains_no_factor_model(s
     loops = {}
     for kind in ("graph", "separate"):
         seen = loops[kind] = set()
-        model = GraphMix("tgt", weights=[0.0, 1.0], bridge_factors=kind, bridge_options=BRIDGE, **GRAPH)
+        model = GraphMix("tgt", weights=[0.0, 1.0], bridge_factors=kind, probe=None, bridge_options=BRIDGE,
+                         **GRAPH)
         model.fit(split, callbacks=[lambda path, state, seen=seen: seen.add(path)], **FIT)
         same_items = torch.equal(model.bridge_.items_, model.graph_.final()[1])
         assert same_items == (kind == "graph")
@@ -79,6 +80,30 @@ def test_weight_zero_ranks_as_the_graph_model(split):
     b = only_graph.graph_.evaluate(split, protocol="sampled", num_negatives=20, k=(5, 10))
     for key in ("MRR", "NDCG@10", "HR@5"):
         assert a[key] == pytest.approx(b[key], abs=1e-6)
+
+
+@pytest.mark.parametrize("factors", ["separate", "graph"])
+@pytest.mark.parametrize("weights", [(0.0,), (1.0,)])
+def test_probe_tries_a_bridge_over_the_graph_models_factors_first(split, weights, factors):
+    # weight 0 only: the try earns nothing and no bridge trains further; weight 1 only: the
+    # bridge of bridge_factors trains (the try itself when that is "graph")
+    paths = set()
+    model = GraphMix("tgt", weights=weights, bridge_factors=factors, probe=0.25, bridge_options=BRIDGE,
+                     **GRAPH)
+    model.fit(split, callbacks=[lambda path, state: paths.add(path)], **FIT)
+    tried = "bridge/probe/train" if factors == "separate" else "bridge/train"
+    if weights == (0.0,):
+        assert model.bridge_ is None and model.beta_ == 0.0 and set(model.valid_scores_) == {"probe/beta"}
+        assert paths == {"graph/train", tried}
+    else:
+        assert model.bridge_ is not None and model.beta_ == 1.0
+        assert set(model.valid_scores_) == {"probe/beta", "beta"}
+        if factors == "separate":  # its own factor models, then its network
+            assert paths == {"graph/train", tried, "bridge/target/train", "bridge/source/train",
+                             "bridge/train"}
+            assert not torch.equal(model.bridge_.items_, model.graph_.final()[1])
+        else:
+            assert paths == {"graph/train", "bridge/train"}
 
 
 @pytest.fixture(scope="module")
