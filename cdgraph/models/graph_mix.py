@@ -126,8 +126,9 @@ class GraphMix(FactorRecommender):
         bridge_options (dict, optional): :class:`PTUPCDR` arguments. (default:
             ``{"layers": 4, "source_epochs": "target"}``: LightGCN factors when
             ``bridge_factors="separate"``, the source's trained as many epochs as the target's
-            ran before stopping early; on Game→Video seed 0 this cut the bridge from 125 to 90
-            CPU seconds, test MRR 0.0741 → 0.0734, within the grid's std of 0.0031)
+            ran before stopping early: ``benchmarks/results/cost.md`` against
+            ``cost-ends-eighth/``, seed 0, test MRR 0.0741 → 0.0734 on Game→Video, within the
+            grid's std of 0.0031, and 0.0505 → 0.0548 on Video→Game)
         target_only_options (dict, optional): Arguments of the target-only LightGCN.
             (default: the graph model's ``dim``, ``layers``, ``content``, ``text_encoder``
             and ``text_options``)
