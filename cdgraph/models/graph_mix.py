@@ -233,14 +233,7 @@ class GraphMix(FactorRecommender):
             self.users_, self.items_ = raw
             self._score_new_items_by_content(split, graph, alone=True)
             return
-        if not len(split.valid):
-            log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
-            chosen = {name: 0.5 for name, _ in masks}
-            self.items_ = torch.cat([i for _, i in parts], 1)
-            mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
-            self.users_ = mix(list(chosen.values()))
-        else:
-            chosen = self._choose(split, config, parts, masks)
+        chosen = self._choose(split, config, parts, masks)
         self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
         self._score_new_items_by_content(split, graph)
 
@@ -248,12 +241,17 @@ class GraphMix(FactorRecommender):
                 masks: list[tuple[str, np.ndarray]], key: str = "") -> dict[str, float]:
         """Each part's weight among ``weights`` by validation, in turn (the others' fixed at
         their chosen values); leaves ``users_``/``items_`` as the chosen mix and records the
-        scores in ``valid_scores_`` (under ``key`` + the weight's name)."""
-        check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
-                                config.seed)
+        scores in ``valid_scores_`` (under ``key`` + the weight's name). Without validation
+        interactions every weight is 0.5."""
         self.items_ = torch.cat([i for _, i in parts], 1)
         chosen = {name: 0.0 for name, _ in masks}
         mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
+        if not len(split.valid):
+            log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
+            self.users_ = mix([0.5] * len(chosen))
+            return {name: 0.5 for name in chosen}
+        check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
+                                config.seed)
         for name in chosen:
             scores = self.valid_scores_[key + name] = {}
             for w in self.weights:

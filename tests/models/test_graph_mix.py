@@ -150,6 +150,16 @@ def test_probe_drops_a_target_only_part_that_adds_nothing_and_continues_one_that
         GraphMix("tgt", probe=0.0)
 
 
+def test_without_validation_every_part_trains_in_full_at_weight_half(warm_split, caplog):
+    # nothing to probe on, nothing to choose by: the test users' part trains, mixed at 0.5
+    no_valid = dataclasses.replace(warm_split, valid=warm_split.valid.iloc[:0])
+    with caplog.at_level("WARNING", logger="cdgraph.models.graph_mix"):
+        model = GraphMix("tgt", bridge_options=BRIDGE, **GRAPH).fit(no_valid, **{**FIT, "patience": None})
+    assert model.target_only_ is not None and model.gamma_ == 0.5 and model.valid_scores_ == {}
+    assert "needs validation interactions" in caplog.text
+    assert len(model.target_only_.history_) == FIT["epochs"]
+
+
 def test_split_without_held_out_users_needing_a_part_is_the_graph_model(warm_split):
     model = GraphMix("tgt", bridge_options=BRIDGE, **GRAPH)
     nothing_held_out = dataclasses.replace(warm_split, valid=warm_split.valid.iloc[:0],
