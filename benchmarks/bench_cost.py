@@ -102,23 +102,28 @@ def means_table(by: dict, committed: pd.DataFrame) -> list[str]:
              "Per seed: today's row where measured, else the grid's row where its weight is one of today's "
              "candidates and its parts' weights are 0 (the same run, the graph model alone); `—` where "
              "neither.", "",
-             "| task | seeds measured / inferred | grid mean ± std | today's mean | difference (std) |",
-             "|---" * 5 + "|"]
+             "| task | seeds measured / inferred | grid mean ± std | today's mean | difference (std) | "
+             "measured seeds: grid / now |",
+             "|---" * 6 + "|"]
     grid = committed[committed["method"] == "cdgraph"]
     for task in dict.fromkeys(t for t in TASKS if t in set(grid["task"])):
         metric, rows = get_task(task).metric, grid[grid["task"] == task]
-        values, measured = [], 0
+        values, measured, pairs = [], 0, []
         for _, old in rows.sort_values("seed").iterrows():
             now = by.get((task, int(old["seed"]), "cdgraph"))
             if now is not None:
                 values.append(now[metric])
+                pairs.append((old[metric], now[metric]))
                 measured += 1
             elif float(old["source_weight"]) in ENDS and _graph_alone(old):
                 values.append(old[metric])
         mean, std = rows[metric].mean(), rows[metric].std(ddof=1)
         today = (f"{np.mean(values):.4f} | {(np.mean(values) - mean) / std:+.2f}" if len(values) == len(rows)
                  else "— | —")
-        lines.append(f"| {task} | {measured} / {len(values) - measured} | {mean:.4f} ± {std:.4f} | {today} |")
+        paired = (f"{np.mean([g for g, _ in pairs]):.4f} / {np.mean([n for _, n in pairs]):.4f}" if pairs
+                  else "—")
+        lines.append(f"| {task} | {measured} / {len(values) - measured} | {mean:.4f} ± {std:.4f} | {today} | "
+                     f"{paired} |")
     return lines
 
 
