@@ -116,9 +116,9 @@ class GraphMix(FactorRecommender):
             when that earns a weight, the bridge of ``bridge_factors`` trains. On
             ``benchmarks/results/grid`` the target-only part's weight was 0 on every seed of
             Sport→Cloth and Cloth→Sport, the bridge's on the cold-start Sport↔Cloth seeds that
-            recorded it, while each cost about half a joint-graph fit or more
-            (``benchmarks/results/cost.md``). None trains every part in full. (default:
-            ``0.25``)
+            recorded it, while each cost about half a joint-graph fit or more (the ratios of
+            ``benchmarks/results/cost-ends-eighth/cost.md``, measured before the probes, less
+            the graph model's 1.125). None trains every part in full. (default: ``0.25``)
         min_part_share (float): The share of validation users that must need a part (cold
             users the bridge, warm users the target-only model) for it to be trained; 0
             trains it when any validation user needs it. Without validation interactions a
@@ -216,13 +216,16 @@ class GraphMix(FactorRecommender):
         cold = active(split, split.sources) & ~warm
         raw = tuple(t.detach().cpu() for t in graph.final())
         parts, masks = [_standardised(*raw)], []
-        if self._needed(cold, split) and (yield from self._bridge(split, config, graph, parts, cold)):
+        # one validator for the probes and the final weights: its sampled negatives are drawn once
+        check = (self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
+                                 config.seed) if len(split.valid) else None)
+        if self._needed(cold, split) and (yield from self._bridge(split, config, graph, parts, cold, check)):
             bridge = self.bridge_
             parts.append(_standardised(bridge.users_.detach().cpu(), bridge.items_.detach().cpu()))
             masks.append(("beta", cold))
         if self._needed(warm, split):
             self.target_only_ = lightgcn_target(self.target, **self.target_only_options)
-            kept = yield from self._target_only(split, config, parts, masks, warm)
+            kept = yield from self._target_only(split, config, parts, masks, warm, check)
             if kept:
                 parts.append(_standardised(*(t.detach().cpu() for t in self.target_only_.final())))
                 masks.append(("gamma", warm))
@@ -233,25 +236,24 @@ class GraphMix(FactorRecommender):
             self.users_, self.items_ = raw
             self._score_new_items_by_content(split, graph, alone=True)
             return
-        chosen = self._choose(split, config, parts, masks)
+        chosen = self._choose(config, parts, masks, check)
         self.beta_, self.gamma_ = chosen.get("beta", 0.0), chosen.get("gamma", 0.0)
         self._score_new_items_by_content(split, graph)
 
-    def _choose(self, split: Split, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
-                masks: list[tuple[str, np.ndarray]], key: str = "") -> dict[str, float]:
-        """Each part's weight among ``weights`` by validation, in turn (the others' fixed at
-        their chosen values); leaves ``users_``/``items_`` as the chosen mix and records the
-        scores in ``valid_scores_`` (under ``key`` + the weight's name). Without validation
-        interactions every weight is 0.5."""
+    def _choose(self, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
+                masks: list[tuple[str, np.ndarray]], check: Callable[[], dict[str, float]] | None,
+                key: str = "") -> dict[str, float]:
+        """Each part's weight among ``weights`` by validation (``check``), in turn (the others'
+        fixed at their chosen values); leaves ``users_``/``items_`` as the chosen mix and records
+        the scores in ``valid_scores_`` (under ``key`` + the weight's name). Without validation
+        (``check`` None) every weight is 0.5."""
         self.items_ = torch.cat([i for _, i in parts], 1)
         chosen = {name: 0.0 for name, _ in masks}
         mix = _mixer([u for u, _ in parts], [torch.from_numpy(m).float()[:, None] for _, m in masks])
-        if not len(split.valid):
+        if check is None:
             log.warning("GraphMix needs validation interactions to choose its weights; using 0.5.")
             self.users_ = mix([0.5] * len(chosen))
             return {name: 0.5 for name in chosen}
-        check = self._validator(split, config.valid_metric, config.valid_protocol, config.valid_negatives,
-                                config.seed)
         for name in chosen:
             scores = self.valid_scores_[key + name] = {}
             for w in self.weights:
@@ -263,13 +265,9 @@ class GraphMix(FactorRecommender):
         self.users_ = mix(list(chosen.values()))
         return chosen
 
-    def _short(self, split: Split, config: TrainConfig) -> int | None:
-        """The probe's epochs, or None when there is no probe (nor validation to probe on)."""
-        short = None if self.probe is None else max(1, math.ceil(config.epochs * self.probe))
-        return None if short is None or short >= config.epochs or not len(split.valid) else short
-
     def _bridge(self, split: Split, config: TrainConfig, graph: GraphRecommender,
-                parts: list[tuple[Tensor, Tensor]], cold: np.ndarray) -> Iterator[Any]:
+                parts: list[tuple[Tensor, Tensor]], cold: np.ndarray,
+                check: Callable[[], dict[str, float]] | None) -> Iterator[Any]:
         """Phases of the bridge; returns whether it is kept (then ``bridge_``). With ``probe``, a
         bridge over the graph model's own factors (``bridge_factors="graph"``: only its network
         trains, no factor model) is tried on validation first. When its best weight is 0, no
@@ -278,10 +276,10 @@ class GraphMix(FactorRecommender):
         dim = parts[0][0].shape[1]
         on_graph = _GraphBridge(self.target, graph, dim=dim, **self.bridge_options)
         separate = self.bridge_factors == "separate"
-        if self.probe is not None and len(split.valid):
+        if self.probe is not None and check is not None:
             yield Fit("bridge/probe" if separate else "bridge", on_graph, split, GRAPH_ONLY)
             probed = _standardised(on_graph.users_.detach().cpu(), on_graph.items_.detach().cpu())
-            if self._choose(split, config, parts + [probed], [("beta", cold)], key="probe/")["beta"] == 0.0:
+            if self._choose(config, parts + [probed], [("beta", cold)], check, key="probe/")["beta"] == 0.0:
                 log.info("GraphMix: a bridge over the graph model's factors added nothing on validation; "
                          "no bridge.")
                 return False
@@ -293,14 +291,15 @@ class GraphMix(FactorRecommender):
         return True
 
     def _target_only(self, split: Split, config: TrainConfig, parts: list[tuple[Tensor, Tensor]],
-                     masks: list[tuple[str, np.ndarray]], warm: np.ndarray) -> Iterator[Any]:
+                     masks: list[tuple[str, np.ndarray]], warm: np.ndarray,
+                     check: Callable[[], dict[str, float]] | None) -> Iterator[Any]:
         """Phases of the target-only part; returns whether it is kept. With ``probe``, its run
         stops after that share of the epochs for a look at the mix on validation: a part whose
         best weight is then 0 is dropped (it would not pay for the rest of its training); else
         the same run continues to the end."""
         part, config = self.target_only_, replace(config, **GRAPH_ONLY)
-        short = self._short(split, config)
-        if short is None:
+        short = None if self.probe is None else max(1, math.ceil(config.epochs * self.probe))
+        if short is None or short >= config.epochs or check is None:
             yield Fit("target-only", part, split, GRAPH_ONLY)
             return True
         weight = part.source_weight
@@ -312,9 +311,8 @@ class GraphMix(FactorRecommender):
             part.network_.load_state_dict(found.state["network"])  # the probe's weights (also when resumed)
             part.invalidate()
             probed = _standardised(*(t.detach().cpu() for t in part.final()))
-            chosen = self._choose(split, config, parts + [probed], masks + [("gamma", warm)], key="probe/")
-            gamma = chosen["gamma"]
-            if gamma == 0.0:
+            tried = self._choose(config, parts + [probed], masks + [("gamma", warm)], check, key="probe/")
+            if tried["gamma"] == 0.0:
                 log.info("GraphMix: the target-only part trained %d of %d epochs added nothing on "
                          "validation; dropped.", short, config.epochs)
                 return False
